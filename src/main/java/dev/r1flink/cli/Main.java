@@ -1,0 +1,25 @@
+package dev.r1flink.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code ./r1-flink} launcher. */
+@Command(name = "r1-flink", mixinStandardHelpOptions = true, version = "r1-flink 0.1.0",
+        description = "DeepSeek-R1 reasoning models in pure Java, inside Apache Flink.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command tree; tests execute it in-process. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Main());
+    }
+}

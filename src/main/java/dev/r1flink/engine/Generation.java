@@ -1,0 +1,13 @@
+package dev.r1flink.engine;
+
+import java.util.concurrent.CompletableFuture;
+
+/** A submitted request: its result (never completed exceptionally: failures are {@link FinishReason#ERROR}), and cancel. */
+public interface Generation {
+    String id();
+
+    CompletableFuture<GenerationResult> result();
+
+    /** Stops generation as soon as possible; the result then has {@link FinishReason#CANCELLED}. Idempotent. */
+    void cancel();
+}
