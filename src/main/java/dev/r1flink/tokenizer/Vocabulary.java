@@ -6,9 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -59,7 +57,7 @@ public final class Vocabulary {
     private final String pre;
     private final String[] tokens;          // [n] token text as stored (byte-level BPE chars for NORMAL tokens)
     private final TokenType[] types;        // [n]
-    private final Map<String, Integer> ids; // token text -> id
+    private final TokenIndex ids;           // token text -> id
     private final MergeTable merges;
     private final int mergeCount;
     private final int droppedMerges;
@@ -87,14 +85,13 @@ public final class Vocabulary {
                     + " entries for " + n + " tokens");
         }
         types = new TokenType[n];
-        ids = new HashMap<>(n * 2);
         for (int i = 0; i < n; i++) {
             if (tokens[i].isEmpty()) {
                 tokens[i] = "[EMPTY_" + i + "]";
             }
-            ids.put(tokens[i], i); // a duplicate text maps to its last id, as in llama.cpp
             types[i] = rawTypes == null ? TokenType.NORMAL : TokenType.fromId(rawTypes[i]);
         }
+        ids = new TokenIndex(tokens);
 
         String[] mergeStrings = gguf.getStringArray(KEY_MERGES);
         merges = new MergeTable(mergeStrings.length);
@@ -102,11 +99,11 @@ public final class Vocabulary {
         for (int rank = 0; rank < mergeStrings.length; rank++) {
             String merge = mergeStrings[rank];
             int space = merge.indexOf(' ', 1);
-            Integer left = space < 0 ? null : ids.get(merge.substring(0, space));
-            Integer right = space < 0 ? null : ids.get(merge.substring(space + 1));
-            Integer result = space < 0 ? null : ids.get(merge.substring(0, space) + merge.substring(space + 1));
+            int left = space < 0 ? -1 : ids.find(merge, 0, space);
+            int right = space < 0 ? -1 : ids.find(merge, space + 1, merge.length());
+            int result = space < 0 ? -1 : ids.findWithout(merge, space);
             // A merge whose parts or result are not tokens cannot produce a token; converted vocabularies have none.
-            if (left == null || right == null || result == null) {
+            if (left < 0 || right < 0 || result < 0) {
                 dropped++;
                 continue;
             }
@@ -124,23 +121,24 @@ public final class Vocabulary {
 
         if (eotId < 0) {
             for (String t : EOT_TEXTS) {
-                Integer id = ids.get(t);
-                if (id != null) {
-                    eotId = id;
+                if (ids.find(t) >= 0) {
+                    eotId = ids.find(t);
                     break;
                 }
             }
         }
         eot = eotId;
         endOfGeneration = new boolean[n];
-        for (Map.Entry<String, Integer> e : ids.entrySet()) {
-            String t = e.getKey();
-            int id = e.getValue();
-            if (EOG_TEXTS.contains(t) || FIM_EOG_TEXTS.contains(t)) {
-                endOfGeneration[id] = true;
-            }
-            if (EOG_TEXTS.contains(t) || FIM_EOG_TEXTS.contains(t) || FIM_TEXTS.contains(t) || EOT_TEXTS.contains(t)) {
+        for (Set<String> texts : List.of(EOG_TEXTS, FIM_EOG_TEXTS, FIM_TEXTS, Set.copyOf(EOT_TEXTS))) {
+            for (String t : texts) {
+                int id = ids.find(t);
+                if (id < 0) {
+                    continue;
+                }
                 types[id] = TokenType.CONTROL;
+                if (texts == EOG_TEXTS || texts == FIM_EOG_TEXTS) {
+                    endOfGeneration[id] = true;
+                }
             }
         }
         if (eos >= 0) {
@@ -208,8 +206,7 @@ public final class Vocabulary {
 
     /** The id of the token whose stored text is {@code text}, or -1. */
     public int tokenId(String text) {
-        Integer id = ids.get(text);
-        return id == null ? -1 : id;
+        return ids.find(text);
     }
 
     public int bos() {
@@ -297,16 +294,19 @@ public final class Vocabulary {
             values = new long[capacity];
             Arrays.fill(keys, EMPTY);
             mask = capacity - 1;
+            shift = 64 - Integer.numberOfTrailingZeros(capacity);
         }
 
-        private static int slot(long key) {
-            long h = key * 0x9E3779B97F4A7C15L;
-            return (int) (h ^ (h >>> 32));
+        private final int shift;
+
+        /** Fibonacci hashing: the top bits of key * 2^64/phi. */
+        private int slot(long key) {
+            return (int) ((key * 0x9E3779B97F4A7C15L) >>> shift);
         }
 
         void putIfAbsent(int left, int right, int rank, int merged) {
             long key = ((long) left << 32) | (right & 0xFFFFFFFFL);
-            int i = slot(key) & mask;
+            int i = slot(key);
             while (keys[i] != EMPTY) {
                 if (keys[i] == key) {
                     return; // the first (lowest) rank of a repeated merge wins
@@ -319,7 +319,7 @@ public final class Vocabulary {
 
         long get(int left, int right) {
             long key = ((long) left << 32) | (right & 0xFFFFFFFFL);
-            int i = slot(key) & mask;
+            int i = slot(key);
             while (true) {
                 long k = keys[i];
                 if (k == key) {
