@@ -77,6 +77,10 @@ public final class TokenizeCommand implements Callable<Integer> {
             }
             out.flush();
             return 0;
+        } catch (java.nio.file.NoSuchFileException e) {
+            err.println("tokenize: no such file: " + e.getFile());
+            err.flush();
+            return 1;
         } catch (IOException | IllegalArgumentException e) {
             err.println("tokenize: " + e.getMessage());
             err.flush();
