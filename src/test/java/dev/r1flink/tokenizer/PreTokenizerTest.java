@@ -77,6 +77,43 @@ class PreTokenizerTest {
     }
 
     @Test
+    void whiteSpaceIsWhatTheRegexesCallWhiteSpace() {
+        java.util.regex.Pattern ws = java.util.regex.Pattern.compile("\\s", java.util.regex.Pattern.UNICODE_CHARACTER_CLASS);
+        for (int cp = 0; cp <= Character.MAX_CODE_POINT; cp++) {
+            if (cp >= Character.MIN_SURROGATE && cp <= Character.MAX_SURROGATE) {
+                continue;
+            }
+            assertEquals(ws.matcher(new String(Character.toChars(cp))).matches(), PreTokenizer.isWhiteSpace(cp),
+                    Integer.toHexString(cp));
+        }
+    }
+
+    @Test
+    void deepseekLlmTrailingWhiteSpaceIsSplitOffAtTheEndOfEachPiece() {
+        assertEquals(List.of("5", " \t "), split("deepseek-llm", "5 \t "));
+        assertEquals(List.of("x", "  "), split("deepseek-llm", "x  "));
+        assertEquals(List.of("\n", " "), split("deepseek-llm", "\n "));
+        assertEquals(List.of(" ", "\n", "\n"), split("deepseek-llm", " \n\n"));
+        assertEquals(List.of("  ", "5"), split("deepseek-llm", "  5"));
+    }
+
+    @Test
+    void longRunsDoNotBacktrackQuadratically() {
+        // Run after run of 100k chars that no alternative consumes at once; a quadratic regex takes minutes here.
+        String[] texts = {" ".repeat(100_000) + "5", "\u00A0".repeat(100_000) + "x", " \t".repeat(50_000) + "!",
+                "a".repeat(100_000) + "5", "!".repeat(100_000) + " 5", "5".repeat(100_000)};
+        for (String pre : PreTokenizer.supportedNames()) {
+            for (String text : texts) {
+                long t0 = System.nanoTime();
+                List<String> words = split(pre, text);
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertEquals(text, String.join("", words));
+                assertTrue(ms < 3000, pre + " took " + ms + " ms on a run of " + text.charAt(0));
+            }
+        }
+    }
+
+    @Test
     void unknownPreTokenizerIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PreTokenizer.forName("gpt-4o"));
         assertTrue(e.getMessage().contains("gpt-4o") && e.getMessage().contains("deepseek-v3"), e.getMessage());
