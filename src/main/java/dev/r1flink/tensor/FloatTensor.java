@@ -25,8 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  * is read from memory and decoded once for the whole batch, and 4 rows stream from memory at once.
  *
  * <p>Contract that batching relies on: every (row, vector) pair is computed with one vector accumulator,
- * {@code acc = fma(w[c..c+L), x[c..c+L), acc)} for {@code c = 0, L, 2L, ...} in order, then its lanes added left to
- * right ({@link Simd#sum}). Which kernel shape or tile a pair falls into changes only the order pairs are visited,
+ * {@code acc = fma(w[c..c+L), x[c..c+L), acc)} for {@code c = 0, L, 2L, ...} in order, then its lanes added in one fixed
+ * order ({@link Simd#sum}). Which kernel shape or tile a pair falls into changes only the order pairs are visited,
  * never the arithmetic of a pair, so {@link #matmul} equals {@link #dot} bit for bit whatever the batch size, the
  * position in the batch or the row range. {@link #dotScalar} is the plain scalar twin the vector path is tested
  * against (equal up to rounding, not bitwise).
@@ -37,6 +37,12 @@ public abstract class FloatTensor {
     static final int TILE_ROWS = 4;
     /** Columns per tile: a multiple of every block size (256 for K-quants) and of the vector length. */
     static final int TILE_COLS = Integer.getInteger("r1.tensor.tileCols", 512);
+
+    static {
+        if (TILE_COLS <= 0 || TILE_COLS % 256 != 0) {
+            throw new IllegalStateException("r1.tensor.tileCols must be a positive multiple of 256, got " + TILE_COLS);
+        }
+    }
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -235,7 +241,7 @@ public abstract class FloatTensor {
             for (int i = 0; i < nr; i++) {
                 for (int b = 0; b < batch; b++) {
                     out[outOffset + b * outStride + r0 + i] =
-                            Simd.sum(FloatVector.fromArray(Simd.F, acc, (i * batch + b) * lanes), s.lanes);
+                            Simd.sum(FloatVector.fromArray(Simd.F, acc, (i * batch + b) * lanes));
                 }
             }
         }
@@ -365,8 +371,6 @@ public abstract class FloatTensor {
 
         /** [TILE_ROWS][TILE_COLS] decoded weights. */
         final float[] tile = new float[TILE_ROWS * TILE_COLS];
-        /** [L] lane spill for {@link Simd#sum}. */
-        final float[] lanes = new float[Simd.L];
         /** [1] result of {@link #dot}. */
         final float[] one = new float[1];
         private float[] acc = new float[TILE_ROWS * 16 * Simd.L];

@@ -6,6 +6,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -50,14 +51,23 @@ final class Simd {
     private Simd() {
     }
 
-    /** Lanes of {@code v} added left to right: the one reduction order every kernel uses. */
-    static float sum(FloatVector v, float[] scratch) {
-        v.intoArray(scratch, 0);
-        float s = scratch[0];
-        for (int i = 1; i < L; i++) {
-            s += scratch[i];
+    private static final VectorShuffle<Float> XOR8 = VectorShuffle.fromOp(F, i -> i ^ (L > 8 ? 8 : 0));
+    private static final VectorShuffle<Float> XOR4 = VectorShuffle.fromOp(F, i -> i ^ 4);
+    private static final VectorShuffle<Float> XOR2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    private static final VectorShuffle<Float> XOR1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+
+    /**
+     * Sum of the lanes of {@code v} by a fixed pairwise tree (lane i + lane i^8, then ^4, ^2, ^1): the one reduction
+     * order every kernel uses. Built from exact lanewise adds, so interpreter and JIT agree bit for bit.
+     */
+    static float sum(FloatVector v) {
+        if (L == 16) {
+            v = v.add(v.rearrange(XOR8));
         }
-        return s;
+        v = v.add(v.rearrange(XOR4));
+        v = v.add(v.rearrange(XOR2));
+        v = v.add(v.rearrange(XOR1));
+        return v.lane(0);
     }
 
     /** {@code L} bytes from {@code a[off]} as floats (sign-extended). */
