@@ -5,6 +5,7 @@ import dev.r1flink.gguf.GgufValue;
 import dev.r1flink.gguf.GgufValueType;
 import dev.r1flink.gguf.GgufWriter;
 import dev.r1flink.tensor.GgmlType;
+import dev.r1flink.tensor.Quantizer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -279,32 +280,8 @@ public final class Synthesizer {
         byte[] bytes = new byte[(int) t.type.byteSize(t.cols)];
         for (int r = 0; r < t.rows; r++) {
             t.filler.fill(r, row);
-            encode(t.type, row, bytes);
+            Quantizer.quantizeRow(t.type, row, 0, t.cols, bytes, 0);
             os.write(bytes);
-        }
-    }
-
-    /** Encodes one row of floats in a ggml type's layout. */
-    static void encode(GgmlType type, float[] row, byte[] out) {
-        switch (type) {
-            case F32 -> {
-                for (int i = 0; i < row.length; i++) {
-                    int b = Float.floatToRawIntBits(row[i]);
-                    out[4 * i] = (byte) b;
-                    out[4 * i + 1] = (byte) (b >>> 8);
-                    out[4 * i + 2] = (byte) (b >>> 16);
-                    out[4 * i + 3] = (byte) (b >>> 24);
-                }
-            }
-            case F16, BF16 -> {
-                for (int i = 0; i < row.length; i++) {
-                    short h = type == GgmlType.F16 ? Half.fromFloat(row[i]) : Half.bf16FromFloat(row[i]);
-                    out[2 * i] = (byte) h;
-                    out[2 * i + 1] = (byte) (h >>> 8);
-                }
-            }
-            default -> throw new UnsupportedOperationException("synthesizing " + type
-                    + " weights needs the tensor package's quantizer (not merged yet)");
         }
     }
 
