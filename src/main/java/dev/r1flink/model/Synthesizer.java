@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Writes a GGUF model with random weights and the shape of a real (or tiny test) model, deterministic per seed,
@@ -275,13 +276,23 @@ public final class Synthesizer {
         };
     }
 
+    /** Rows per parallel chunk: generated and quantized on all cores, then written in order. */
+    private static final int CHUNK_ROWS = 256;
+
     private static void writeRows(Pending t, OutputStream os) throws IOException {
-        float[] row = new float[t.cols];
-        byte[] bytes = new byte[(int) t.type.byteSize(t.cols)];
-        for (int r = 0; r < t.rows; r++) {
-            t.filler.fill(r, row);
-            Quantizer.quantizeRow(t.type, row, 0, t.cols, bytes, 0);
-            os.write(bytes);
+        int rowBytes = (int) t.type.byteSize(t.cols);
+        byte[] chunk = new byte[Math.min(t.rows, CHUNK_ROWS) * rowBytes];
+        ThreadLocal<float[]> rowBuffer = ThreadLocal.withInitial(() -> new float[t.cols]);
+        for (int from = 0; from < t.rows; from += CHUNK_ROWS) {
+            int start = from;
+            int n = Math.min(CHUNK_ROWS, t.rows - from);
+            // rows have their own seeds, so the result does not depend on which thread makes which row
+            IntStream.range(0, n).parallel().forEach(i -> {
+                float[] row = rowBuffer.get();
+                t.filler.fill(start + i, row);
+                Quantizer.quantizeRow(t.type, row, 0, t.cols, chunk, i * rowBytes);
+            });
+            os.write(chunk, 0, n * rowBytes);
         }
     }
 
@@ -316,7 +327,7 @@ public final class Synthesizer {
             Arrays.setAll(all, i -> i);
             return all;
         }
-        return java.util.stream.IntStream.range(0, vocab).filter(i -> tokenTypes[i] == 1).toArray();
+        return IntStream.range(0, vocab).filter(i -> tokenTypes[i] == 1).toArray();
     }
 
     /** The random initialization: every row from its own seed. */
