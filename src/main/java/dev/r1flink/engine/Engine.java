@@ -4,7 +4,7 @@ package dev.r1flink.engine;
  * Runs generation requests on one loaded model, batching the requests in flight.
  *
  * <pre>{@code
- * try (Engine engine = Engine.open(model, EngineOptions.builder().threads(2).build())) {
+ * try (Engine engine = Engine.open(model, codec, EngineOptions.builder().threads(2).build())) {
  *     Generation g = engine.submit(GenerationRequest.builder("1", "What is 2+2?").build(), StreamListener.NONE);
  *     GenerationResult r = g.result().join();
  * }
@@ -25,4 +25,12 @@ public interface Engine extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * Opens a {@link BatchingEngine} on a model runtime and its tokenizer; the engine starts its thread at once.
+     * Closing the engine does not close the model.
+     */
+    static Engine open(ForwardModel model, TokenCodec codec, EngineOptions options) {
+        return new BatchingEngine(model, codec, options);
+    }
 }
