@@ -79,12 +79,8 @@ public final class BatchingEngine implements Engine {
         if (prompt.length == 0) {
             return failed(request, "prompt is empty after tokenization", 0);
         }
-        SamplingParams p = resolve(request);
-        SamplerChain chain = SamplerChain.of(p, model.vocabularySize());
-        int maxTokens = request.maxTokens() != null ? request.maxTokens() : options.defaultMaxTokens();
-        OutputText text = new OutputText(listener == null ? StreamListener.NONE : listener, request.stop());
-        Sequence s = new Sequence(arrivals.getAndIncrement(), request, prompt, maxTokens, chain, text,
-                options.thinkPrefix(), this::wakeUp);
+        Sequence s = sequence(arrivals.getAndIncrement(), request, prompt, listener, options, model.vocabularySize(),
+                this::wakeUp);
         synchronized (submitLock) {
             if (closed) {
                 return failed(request, "engine is closed", prompt.length);
@@ -94,7 +90,16 @@ public final class BatchingEngine implements Engine {
         return s;
     }
 
-    private SamplingParams resolve(GenerationRequest r) {
+    /** A new sequence for {@code request}: its sampler chain, text, and limits resolved against the options. */
+    static Sequence sequence(long arrival, GenerationRequest request, int[] prompt, StreamListener listener,
+                             EngineOptions options, int vocabularySize, Runnable wakeUp) {
+        SamplerChain chain = SamplerChain.of(resolve(request, options), vocabularySize);
+        int maxTokens = request.maxTokens() != null ? request.maxTokens() : options.defaultMaxTokens();
+        OutputText text = new OutputText(listener == null ? StreamListener.NONE : listener, request.stop());
+        return new Sequence(arrival, request, prompt, maxTokens, chain, text, options.thinkPrefix(), wakeUp);
+    }
+
+    static SamplingParams resolve(GenerationRequest r, EngineOptions options) {
         SamplingParams d = options.sampling();
         long seed = r.seed() != null ? r.seed() : ThreadLocalRandom.current().nextLong();
         return new SamplingParams(

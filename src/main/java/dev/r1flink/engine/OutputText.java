@@ -75,6 +75,13 @@ final class OutputText {
         inAnswer = true;
     }
 
+    /** The model opened {@code <think>} itself before any answer text: back to reasoning. */
+    void reopenReasoning() {
+        if (inAnswer && answer.length() == 0 && need == 0) {
+            inAnswer = false;
+        }
+    }
+
     /** Generation ended: flush everything still held back (a dangling partial character becomes U+FFFD). */
     void finish() {
         StringBuilder part = inAnswer ? answer : reasoning;

@@ -237,8 +237,9 @@ final class Scheduler {
         }
         boolean stopped = false;
         if (token == codec.thinkStart() && token >= 0) {
-            if (!s.inReasoning && !s.text.inAnswer() && s.answerTokens == 0) {
+            if (!s.inReasoning && !s.budgetInjected && s.answerTokens == 0) {
                 s.inReasoning = true; // the model opened its reasoning itself (no forced prefix)
+                s.text.reopenReasoning();
             }
             s.reasoningTokens++;
         } else if (token == codec.thinkEnd() && token >= 0) {

@@ -47,6 +47,9 @@ final class Sequence implements Generation {
         this.sampler = sampler;
         this.text = text;
         this.inReasoning = startsInReasoning;
+        if (!startsInReasoning) {
+            text.switchToAnswer();
+        }
         this.wakeUp = wakeUp;
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxTokens, 256) + 8);
         this.length = prompt.length;
