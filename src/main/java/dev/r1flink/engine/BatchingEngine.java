@@ -131,15 +131,16 @@ public final class BatchingEngine implements Engine {
     private void loop() {
         try {
             while (!closed) {
-                drainInbox();
-                if (scheduler.idle()) {
+                boolean wasIdle = scheduler.idle();
+                if (wasIdle) {
                     Object first = take(Long.MAX_VALUE);
-                    if (!(first instanceof Sequence s)) {
-                        continue;
+                    if (first instanceof Sequence s) {
+                        scheduler.submit(s);
                     }
-                    scheduler.submit(s);
+                }
+                drainInbox();
+                if (wasIdle && !scheduler.idle()) {
                     gatherCompanions();
-                    continue;
                 }
                 scheduler.step();
             }
@@ -158,7 +159,7 @@ public final class BatchingEngine implements Engine {
     /** Idle engine, first request in: wait up to maxWait for more, or until a full batch of sequences is queued. */
     private void gatherCompanions() {
         long deadline = System.nanoTime() + options.maxWait().toNanos();
-        int queued = 1;
+        int queued = scheduler.waiting.size();
         while (!closed && queued < options.maxSequences()) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
