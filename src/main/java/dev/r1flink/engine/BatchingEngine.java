@@ -234,12 +234,25 @@ public final class BatchingEngine implements Engine {
 
     /** Counters for tests and the bench (read on the caller's thread: approximate while running). */
     public Stats stats() {
-        return new Stats(scheduler.steps, scheduler.preemptions, scheduler.promptTokensComputed,
-                scheduler.generatedTokens, scheduler.maxRowsSeen, scheduler.maxSequencesSeen);
+        Scheduler s = scheduler;
+        return new Stats(s.steps, s.preemptions, s.promptTokensComputed, s.generatedTokens, s.maxRowsSeen,
+                s.maxSequencesSeen, s.prefillSteps, s.prefillNanos, s.prefillRows, s.decodeSteps, s.decodeNanos,
+                s.decodeRows);
     }
 
-    /** Engine counters since open. */
+    /** Ids of the engine's threads (the scheduler thread and the forward pass workers), for allocation counters. */
+    public long[] threadIds() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t == thread || t.getName().startsWith("r1-worker-"))
+                .mapToLong(Thread::getId).toArray();
+    }
+
+    /**
+     * Engine counters since open. Prefill steps are those with at least one prompt row (their whole forward and
+     * sampling time counts as prefill, their prompt rows as prefill rows); decode steps have one row per sequence.
+     */
     public record Stats(long steps, long preemptions, long promptTokensComputed, long generatedTokens,
-                        int maxBatchRows, int maxBatchSequences) {
+                        int maxBatchRows, int maxBatchSequences, long prefillSteps, long prefillNanos,
+                        long prefillRows, long decodeSteps, long decodeNanos, long decodeRows) {
     }
 }

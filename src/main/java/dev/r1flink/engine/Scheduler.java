@@ -43,6 +43,12 @@ final class Scheduler {
     final List<Sequence> waiting = new ArrayList<>();  // arrival order
     final List<Sequence> running = new ArrayList<>();  // arrival order
     long steps;
+    long prefillSteps;      // steps with at least one prompt (or recompute) row; their whole time counts as prefill
+    long prefillNanos;
+    long prefillRows;
+    long decodeSteps;       // steps of one row per sequence only
+    long decodeNanos;
+    long decodeRows;
     long preemptions;
     long promptTokensComputed;
     long generatedTokens;
@@ -110,9 +116,13 @@ final class Scheduler {
             return false;
         }
         batch.clear();
+        int decodeRowsNow = 0;
         for (int i = 0; i < n; i++) {
             Sequence s = plan[i];
             int take = planTake[i];
+            if (take == 1 && s.pending() == 1) {
+                decodeRowsNow++;
+            }
             for (int j = 0; j < take; j++) {
                 int pos = s.computed + j;
                 batch.add(s.tokens[pos], pos, s.seqId, pos == s.length - 1);
@@ -120,6 +130,8 @@ final class Scheduler {
         }
         maxRowsSeen = Math.max(maxRowsSeen, batch.size());
         maxSequencesSeen = Math.max(maxSequencesSeen, n);
+        boolean decodeOnly = batch.size() == decodeRowsNow;
+        long t0 = System.nanoTime();
         try {
             model.forward(batch, cache, logits, parallel);
         } catch (RuntimeException | Error e) {
@@ -134,6 +146,24 @@ final class Scheduler {
         }
         steps++;
         int out = 0;
+        try {
+            sampleAll(n, out);
+        } finally {
+            long dt = System.nanoTime() - t0;
+            if (decodeOnly) {
+                decodeSteps++;
+                decodeNanos += dt;
+                decodeRows += n;
+            } else {
+                prefillSteps++;
+                prefillNanos += dt;
+                prefillRows += batch.size() - decodeRowsNow;
+            }
+        }
+        return true;
+    }
+
+    private void sampleAll(int n, int out) {
         for (int i = 0; i < n; i++) {
             Sequence s = plan[i];
             plan[i] = null;
@@ -149,7 +179,6 @@ final class Scheduler {
                 onToken(s, token);
             }
         }
-        return true;
     }
 
     /**
