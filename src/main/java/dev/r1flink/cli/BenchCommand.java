@@ -7,7 +7,10 @@ import dev.r1flink.engine.ForwardModel;
 import dev.r1flink.engine.Generation;
 import dev.r1flink.engine.GenerationRequest;
 import dev.r1flink.engine.GenerationResult;
+import dev.r1flink.engine.ModelForward;
 import dev.r1flink.engine.TokenCodec;
+import dev.r1flink.model.Model;
+import dev.r1flink.model.ModelRunner;
 import dev.r1flink.engine.sampling.SamplingParams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -68,10 +71,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table")
     boolean json;
 
-    /** Opens the model runtime on a GGUF file; replaced once the model runtime is on the classpath. */
-    static ModelOpener opener = path -> {
-        throw new UnsupportedOperationException("this build has no model runtime to open " + path);
-    };
+    /** Opens the model runtime on a GGUF file (tests swap in a test double). */
+    static ModelOpener opener = path -> new ModelForward(new ModelRunner(Model.load(path)));
 
     /** Opens a model file as something the engine can run. */
     @FunctionalInterface
