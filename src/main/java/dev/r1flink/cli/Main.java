@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 TokenizeCommand.class,
                 SynthCommand.class,
                 GenerateCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 
