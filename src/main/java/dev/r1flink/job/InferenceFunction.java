@@ -108,12 +108,13 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     public void timeout(ValidPrompt in, ResultFuture<InferenceResult> out) {
         Pending p = pending.remove(in);
         if (p == null) return; // finished while the timer fired; its result is on its way
+        long seed = in.event.getParams() == null || in.event.getParams().getSeed() == null
+                ? Seeds.ofEventId(in.event.getId()) : in.event.getParams().getSeed();
+        // Emit TIMEOUT before cancelling: cancel() may complete the generation (as CANCELLED) on this thread.
+        complete(p, out, failed(in, seed, ResultFinishReason.TIMEOUT, "no result within async.timeout="
+                + settings.asyncTimeout + "; raise it, lower maxTokens, or add TaskManagers", p));
         Generation g = p.generation;
         if (g != null) g.cancel();
-        complete(p, out, failed(in, in.event.getParams() == null || in.event.getParams().getSeed() == null
-                        ? Seeds.ofEventId(in.event.getId()) : in.event.getParams().getSeed(),
-                ResultFinishReason.TIMEOUT, "no result within async.timeout=" + settings.asyncTimeout
-                        + "; raise it, lower maxTokens, or add TaskManagers", p));
     }
 
     private void complete(Pending p, ResultFuture<InferenceResult> out, InferenceResult r) {

@@ -83,6 +83,11 @@ public final class PromptCodec {
                 }
                 return decodeAvro(bytes);
             case JSON:
+                if (avroHeader) {
+                    throw new BadInputException(DeadLetterKind.UNDECODABLE, "this is Avro single-object encoding but "
+                            + "the job reads JSON (input.format=JSON); send JSON, or run the job with input.format=AVRO "
+                            + "or AUTO", null);
+                }
                 return decodeJson(bytes, recordTimestamp);
             case AUTO:
                 return avroHeader ? decodeAvro(bytes) : decodeJson(bytes, recordTimestamp);
@@ -250,7 +255,14 @@ public final class PromptCodec {
     /** Generic reader that refuses strings that are not valid UTF-8. */
     private static final class StrictUtf8Reader extends GenericDatumReader<Object> {
         StrictUtf8Reader(Schema s) {
-            super(s, s, new GenericData());
+            super(s, s, slowData());
+        }
+
+        /** The fast reader Avro uses by default does not call the overridden string methods. */
+        private static GenericData slowData() {
+            GenericData d = new GenericData();
+            d.setFastReaderEnabled(false);
+            return d;
         }
 
         @Override

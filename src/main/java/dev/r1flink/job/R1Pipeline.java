@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
  * The job's dataflow, independent of where records come from and go to:
  *
  * <pre>
- * source -> validate ---------------------------------------> results sink (exactly once)
- *              |    \-> inference (async, unordered, capacity = in flight per slot) -/
+ * source -> validate -> rebalance -> inference (async, unordered; capacity = in flight per slot) -> results sink
+ *              |                                                                         (exactly once)
  *              \-> dead letters (side output) -> dead-letter sink
  * </pre>
  *
@@ -40,7 +40,9 @@ public final class R1Pipeline {
                 .name("decode-validate").uid("decode-validate");
         valid.getSideOutput(ValidatePrompts.DEAD_LETTERS)
                 .sinkTo(deadLetters).name("dead-letters").uid("dead-letters-sink");
-        DataStream<InferenceResult> out = AsyncDataStream.unorderedWait(valid,
+        // Round-robin to the inference slots: a prompt topic with fewer (or skewed) partitions than slots must not
+        // leave engines idle.
+        DataStream<InferenceResult> out = AsyncDataStream.unorderedWait(valid.rebalance(),
                         new InferenceFunction(settings, factory),
                         settings.asyncTimeout.toMillis(), TimeUnit.MILLISECONDS, settings.asyncCapacity)
                 .name("r1-inference").uid("r1-inference");
