@@ -12,6 +12,10 @@ import picocli.CommandLine.Command;
                 SynthCommand.class,
                 GenerateCommand.class,
                 BenchCommand.class,
+                DemoCommand.class,
+                ProduceCommand.class,
+                ConsumeCommand.class,
+                SubmitCommand.class,
         })
 public final class Main implements Runnable {
 
