@@ -44,7 +44,9 @@ public abstract class FloatTensor {
         }
     }
 
+    /** A/B switches for kernel experiments; the defaults are the measured winners. */
     static final boolean SPREAD = !Boolean.getBoolean("r1.tensor.adjacentRows");
+    static final boolean FUSED = !Boolean.getBoolean("r1.tensor.noFused");
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -218,6 +220,13 @@ public abstract class FloatTensor {
             int nr = g < groups ? TILE_ROWS : 1;
             int first = g < groups ? (SPREAD ? rowFrom + g : rowFrom + g * TILE_ROWS) : tail + (g - groups);
             int step = g < groups ? quarter : 1;
+            if (batch == 1 && nr == TILE_ROWS && FUSED
+                    && dot4(first, first + step, first + 2 * step, first + 3 * step, x, xOffset, s.four)) {
+                for (int i = 0; i < TILE_ROWS; i++) {
+                    out[outOffset + first + i * step] = s.four[i];
+                }
+                continue;
+            }
             Arrays.fill(acc, 0, nr * batch * lanes, 0f);
             for (int c0 = 0; c0 < cols; c0 += TILE_COLS) {
                 int kc = Math.min(TILE_COLS, cols - c0);
@@ -251,6 +260,17 @@ public abstract class FloatTensor {
                 }
             }
         }
+    }
+
+    /**
+     * Optional fused kernel for one vector (decode, B=1): the dots of 4 rows with {@code x[xOffset..]}, decoding
+     * each block straight into registers instead of through the tile. It must produce exactly the tiled path's bits
+     * (one accumulator per row, {@code fma(decoded chunk, x chunk, acc)} in column order, then {@link Simd#sum}).
+     *
+     * @return false if the type has no fused kernel (the tiled path runs instead)
+     */
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+        return false;
     }
 
     /**
@@ -377,6 +397,8 @@ public abstract class FloatTensor {
 
         /** [TILE_ROWS][TILE_COLS] decoded weights. */
         final float[] tile = new float[TILE_ROWS * TILE_COLS];
+        /** [4] results of {@link #dot4}. */
+        final float[] four = new float[4];
         /** [1] result of {@link #dot}. */
         final float[] one = new float[1];
         private float[] acc = new float[TILE_ROWS * 16 * Simd.L];

@@ -1,6 +1,9 @@
 package dev.r1flink.tensor;
 
 import jdk.incubator.vector.ByteVector;
+import static jdk.incubator.vector.VectorOperators.B2F;
+
+import jdk.incubator.vector.FloatVector;
 
 /**
  * ggml {@code block_q8_0}: 32 elements in 34 bytes, {@code d} (fp16) then {@code qs[32]} (int8);
@@ -51,5 +54,34 @@ public final class Q8_0Tensor extends FloatTensor {
                 decode(data, p + 2 + j, d, out, o + j);
             }
         }
+    }
+
+    @Override
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+        byte[] data = this.data;
+        int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
+        int p2 = offset + r2 * rowBytes, p3 = offset + r3 * rowBytes;
+        FloatVector a0 = FloatVector.zero(Simd.F), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES, p2 += BYTES, p3 += BYTES) {
+            float d0 = half(data, p0), d1 = half(data, p1), d2 = half(data, p2), d3 = half(data, p3);
+            // Vector API calls only (no helpers of ours taking or returning vectors): if C2 runs out of inlining
+            // budget in a caller, a non-inlined helper would box every vector.
+            for (int j = 0; j < BLOCK; j += Simd.L) {
+                FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + j);
+                a0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + 2 + j).convertShape(B2F, Simd.F, 0))
+                        .mul(d0).fma(v, a0);
+                a1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + 2 + j).convertShape(B2F, Simd.F, 0))
+                        .mul(d1).fma(v, a1);
+                a2 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p2 + 2 + j).convertShape(B2F, Simd.F, 0))
+                        .mul(d2).fma(v, a2);
+                a3 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p3 + 2 + j).convertShape(B2F, Simd.F, 0))
+                        .mul(d3).fma(v, a3);
+            }
+        }
+        out4[0] = Simd.sum(a0);
+        out4[1] = Simd.sum(a1);
+        out4[2] = Simd.sum(a2);
+        out4[3] = Simd.sum(a3);
+        return true;
     }
 }
