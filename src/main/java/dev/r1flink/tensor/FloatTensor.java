@@ -46,7 +46,8 @@ public abstract class FloatTensor {
 
     /** A/B switches for kernel experiments; the defaults are the measured winners. */
     static final boolean SPREAD = !Boolean.getBoolean("r1.tensor.adjacentRows");
-    static final boolean FUSED = !Boolean.getBoolean("r1.tensor.noFused");
+    /** Batches below this use the fused kernels where a type has them (tiled above: decode once for all vectors). */
+    static final int FUSED_BELOW = Integer.getInteger("r1.tensor.fusedBelow", 8);
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -220,11 +221,8 @@ public abstract class FloatTensor {
             int nr = g < groups ? TILE_ROWS : 1;
             int first = g < groups ? (SPREAD ? rowFrom + g : rowFrom + g * TILE_ROWS) : tail + (g - groups);
             int step = g < groups ? quarter : 1;
-            if (batch == 1 && nr == TILE_ROWS && FUSED
-                    && dot4(first, first + step, first + 2 * step, first + 3 * step, x, xOffset, s.four)) {
-                for (int i = 0; i < TILE_ROWS; i++) {
-                    out[outOffset + first + i * step] = s.four[i];
-                }
+            if (batch < FUSED_BELOW && nr == TILE_ROWS && fused(first, step, x, xOffset, xStride, batch, out,
+                    outOffset, outStride, s)) {
                 continue;
             }
             Arrays.fill(acc, 0, nr * batch * lanes, 0f);
@@ -260,6 +258,44 @@ public abstract class FloatTensor {
                 }
             }
         }
+    }
+
+    /**
+     * Small batches with a fused kernel: 4 rows x 4 vectors, then 4 rows x 1 for the rest. No tile: weights are
+     * decoded straight into registers (once per group of 4 vectors, so only worth it while batches are small).
+     */
+    private boolean fused(int first, int step, float[] x, int xOffset, int xStride, int batch, float[] out,
+                          int outOffset, int outStride, Scratch s) {
+        int b = 0;
+        for (; b + 4 <= batch; b += 4) {
+            if (!dot4x4(first, step, x, xOffset + b * xStride, xStride, s.sixteen)) {
+                return false;
+            }
+            for (int i = 0; i < TILE_ROWS; i++) {
+                for (int j = 0; j < 4; j++) {
+                    out[outOffset + (b + j) * outStride + first + i * step] = s.sixteen[4 * i + j];
+                }
+            }
+        }
+        for (; b < batch; b++) {
+            if (!dot4(first, first + step, first + 2 * step, first + 3 * step, x, xOffset + b * xStride, s.four)) {
+                return false; // only on the first vector: a type has both kernels or neither
+            }
+            for (int i = 0; i < TILE_ROWS; i++) {
+                out[outOffset + b * outStride + first + i * step] = s.four[i];
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Optional fused kernel for 4 rows ({@code r0 + i*step}) x 4 vectors ({@code x[xOffset + j*xStride..]}), results
+     * in {@code out16[4*i + j]}; same contract as {@link #dot4}.
+     *
+     * @return false if the type has no fused kernel
+     */
+    protected boolean dot4x4(int r0, int step, float[] x, int xOffset, int xStride, float[] out16) {
+        return false;
     }
 
     /**
@@ -397,6 +433,8 @@ public abstract class FloatTensor {
 
         /** [TILE_ROWS][TILE_COLS] decoded weights. */
         final float[] tile = new float[TILE_ROWS * TILE_COLS];
+        /** [16] results of {@link #dot4x4}. */
+        final float[] sixteen = new float[16];
         /** [4] results of {@link #dot4}. */
         final float[] four = new float[4];
         /** [1] result of {@link #dot}. */
