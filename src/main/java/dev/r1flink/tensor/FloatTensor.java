@@ -22,7 +22,14 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link #dequantizeRow}) and a Vector API decoder of whole blocks ({@link #dequantizeBlocks}), both producing the
  * same floats bit for bit. The products are shared: {@link #matmul} decodes a tile of 4 rows x {@value #TILE_COLS}
  * columns to floats once and runs a register-blocked micro-kernel (4 rows x 4 vectors) over it, so each weight block
- * is read from memory and decoded once for the whole batch, and 4 rows stream from memory at once.
+ * is read from memory and decoded once for the whole batch. The 4 rows of a tile lie a quarter of the row range
+ * apart: 4 independent memory streams in different pages (see docs/benchmarks.md). Types with a
+ * fused kernel ({@link #dot4}, {@link #dot4x4}: Q8_0, Q4_0) decode straight into registers for batches below
+ * {@code r1.tensor.fusedBelow} (8), skipping the tile's store and reload.
+ *
+ * <p>Parallel use: {@code parallel.forRange(rows, 16, (from, to) -> w.matmul(x, xStride, batch, out, rows, from,
+ * to))}; a granularity that is a multiple of 4 keeps every tile full. Pad {@code xStride} (e.g. {@code cols + 16})
+ * so activation rows do not share the cache line where the previous one ends.
  *
  * <p>Contract that batching relies on: every (row, vector) pair is computed with one vector accumulator,
  * {@code acc = fma(w[c..c+L), x[c..c+L), acc)} for {@code c = 0, L, 2L, ...} in order, then its lanes added in one fixed
