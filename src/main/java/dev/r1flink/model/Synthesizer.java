@@ -341,8 +341,7 @@ public final class Synthesizer {
         final float layerScale; // std of each sublayer's contribution to the residual stream
         private final int[] active;
         private final int[] activeIndex; // token id -> index in active, or -1
-        private final long stride;        // predecessor permutation: index i -> (i * stride + shift) mod active.length
-        private final long shift;
+        private final long stride;        // predecessor permutation: index i -> (i * stride + 1) mod active.length
 
         Init(long seed, int dim, int blockCount, int[] active) {
             this.seed = seed;
@@ -355,10 +354,7 @@ public final class Synthesizer {
             for (int i = 0; i < active.length; i++) {
                 activeIndex[active[i]] = i;
             }
-            // depends on the shape too, so that models of different shapes do not share one greedy chain
-            long h = mix(seed ^ mix(dim * 1_000_003L + blockCount));
-            long st = (h >>> 1) % Math.max(1, active.length) | 1;
-            this.shift = (mix(h) >>> 1) % Math.max(1, active.length);
+            long st = (mix(seed) >>> 1) % Math.max(1, active.length) | 1;
             while (active.length > 1 && gcd(st, active.length) != 1) {
                 st += 2;
             }
@@ -411,7 +407,7 @@ public final class Synthesizer {
                 Arrays.fill(row, 0f);
                 return;
             }
-            int pred = active[(int) ((idx * stride + shift) % active.length)];
+            int pred = active[(int) ((idx * stride + 1) % active.length)];
             float[] e = new float[dim];
             embedding(pred, e);
             double norm = 0;
