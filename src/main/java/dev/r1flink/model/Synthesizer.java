@@ -33,6 +33,10 @@ import java.util.stream.IntStream;
  * layer still moves the logits. Output rows of control, unused and padding tokens are zero, so greedy decoding
  * emits only normal text tokens (and never EOS). Every row's values come from its own seed (seed, tensor, row), so
  * the same seed gives the same model in every type, up to that type's rounding.
+ *
+ * <p>The llama.cpp goldens ({@code src/test/resources/golden}) were made from files this class wrote: any change to
+ * the weights it makes (seeding, scales, the predecessor permutation) invalidates them, so regenerate them with
+ * {@code tools/llamacpp-reference/regenerate.sh} in the same change.
  */
 public final class Synthesizer {
 
