@@ -9,10 +9,7 @@ import dev.r1flink.job.avro.GenerationParams;
 import dev.r1flink.job.avro.PromptEvent;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.Decoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.util.Utf8;
 
@@ -107,11 +104,11 @@ public final class PromptCodec {
                     "written with an Avro schema of fingerprint %016x, not PromptEvent (%016x); encode with "
                             + "schemas/PromptEvent.avsc (was this a result or another topic's record?)", fp, FINGERPRINT), null);
         }
-        // First pass: strict UTF-8 and exact length, over a generic reader (the generated one may decode strings
-        // through custom coders that replace bad bytes).
+        // First pass: strict UTF-8, bounded lengths and exact length, without building anything (the generated
+        // reader would replace bad bytes with U+FFFD, and allocates whatever a length prefix claims).
         try {
             BinaryDecoder in = DecoderFactory.get().binaryDecoder(bytes, 10, bytes.length - 10, null);
-            new StrictUtf8Reader(SCHEMA).read(null, in);
+            new StrictUtf8Reader(SCHEMA, bytes.length - 10).read(null, in);
             if (!in.isEnd()) {
                 throw new BadInputException(DeadLetterKind.UNDECODABLE,
                         "bytes left over after the PromptEvent body; the record is corrupt or not a PromptEvent", null);
@@ -252,35 +249,87 @@ public final class PromptCodec {
         }
     }
 
-    /** Generic reader that refuses strings that are not valid UTF-8. */
-    private static final class StrictUtf8Reader extends GenericDatumReader<Object> {
-        StrictUtf8Reader(Schema s) {
-            super(s, s, slowData());
+    /**
+     * Walks a binary body along its schema without building anything, refusing strings that are not valid UTF-8
+     * and lengths the record cannot hold. Avro's own readers size a string's buffer from its length prefix before
+     * reading any of it, so a 12-byte record claiming a 2 GB string would allocate 2 GB and kill the TaskManager;
+     * no string can be longer than the body itself, so that bound costs nothing. After this pass the body is known
+     * to be well-formed, and the generated reader may decode it.
+     */
+    private static final class StrictUtf8Reader {
+        private final Schema schema;
+        private final int bodyLength;
+
+        StrictUtf8Reader(Schema schema, int bodyLength) {
+            this.schema = schema;
+            this.bodyLength = bodyLength;
         }
 
-        /** The fast reader Avro uses by default does not call the overridden string methods. */
-        private static GenericData slowData() {
-            GenericData d = new GenericData();
-            d.setFastReaderEnabled(false);
-            return d;
+        void read(Object ignored, BinaryDecoder in) throws IOException {
+            walk(schema, in);
         }
 
-        @Override
-        protected Object readString(Object old, Schema expected, Decoder in) throws IOException {
-            return check(in.readString(null));
+        private void walk(Schema s, BinaryDecoder in) throws IOException {
+            switch (s.getType()) {
+                case RECORD:
+                    for (Schema.Field f : s.getFields()) walk(f.schema(), in);
+                    break;
+                case UNION:
+                    int branch = in.readIndex();
+                    if (branch < 0 || branch >= s.getTypes().size()) {
+                        throw new IOException("union branch " + branch + " does not exist");
+                    }
+                    walk(s.getTypes().get(branch), in);
+                    break;
+                case MAP:
+                    for (long n = in.readMapStart(); n != 0; n = in.mapNext()) {
+                        for (long i = 0; i < n; i++) {
+                            string(in);
+                            walk(s.getValueType(), in);
+                        }
+                    }
+                    break;
+                case ARRAY:
+                    for (long n = in.readArrayStart(); n != 0; n = in.arrayNext()) {
+                        for (long i = 0; i < n; i++) walk(s.getElementType(), in);
+                    }
+                    break;
+                case STRING: string(in); break;
+                case BYTES: bytes(in); break;
+                case INT: in.readInt(); break;
+                case LONG: in.readLong(); break;
+                case FLOAT: in.readFloat(); break;
+                case DOUBLE: in.readDouble(); break;
+                case BOOLEAN: in.readBoolean(); break;
+                case NULL: in.readNull(); break;
+                case ENUM:
+                    int e = in.readEnum();
+                    if (e < 0 || e >= s.getEnumSymbols().size()) throw new IOException("enum symbol " + e + " does not exist");
+                    break;
+                case FIXED: in.skipFixed(s.getFixedSize()); break;
+                default: throw new IOException("unsupported schema type " + s.getType());
+            }
         }
 
-        @Override
-        protected Object readMapKey(Object old, Schema expected, Decoder in) throws IOException {
-            return check(in.readString(null));
+        private byte[] bytes(BinaryDecoder in) throws IOException {
+            long n = in.readLong();
+            if (n < 0 || n > bodyLength) {
+                throw new IOException("a length prefix claims " + n + " bytes; the whole body is " + bodyLength);
+            }
+            byte[] b = new byte[(int) n];
+            in.readFixed(b);
+            return b;
         }
 
-        private static Utf8 check(Utf8 u) {
+        private void string(BinaryDecoder in) throws IOException {
+            check(new Utf8(bytes(in)));
+        }
+
+        private static void check(Utf8 u) {
             try {
                 CharBuffer ignored = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(ByteBuffer.wrap(u.getBytes(), 0, u.getByteLength()));
-                return u;
             } catch (CharacterCodingException e) {
                 throw new InvalidUtf8("a string field is not valid UTF-8 (Avro strings must be UTF-8); "
                         + "fix the producer's text encoding");

@@ -65,6 +65,14 @@ public final class ValidatePrompts extends ProcessFunction<RawRecord, ValidPromp
     }
 
     ValidPrompt validate(RawRecord r) throws BadInputException {
+        return validate(r, settings, lease.model());
+    }
+
+    /**
+     * The whole decode/validate step, outside Flink: a prompt ready for inference, or BadInputException with the
+     * reason. Contract (fuzzed by HostileInputFuzzTest): no input makes it throw anything else.
+     */
+    static ValidPrompt validate(RawRecord r, JobSettings settings, LoadedModel model) throws BadInputException {
         PromptEvent e = PromptCodec.decode(r.value, settings.inputFormat, r.timestamp);
         String id = e.getId();
         if (id.isEmpty()) throw new BadInputException(DeadLetterKind.INVALID_PARAMETERS, "empty id; give every event a unique id", null);
@@ -81,7 +89,6 @@ public final class ValidatePrompts extends ProcessFunction<RawRecord, ValidPromp
         } catch (IllegalArgumentException ex) {
             throw new BadInputException(DeadLetterKind.INVALID_PARAMETERS, "out-of-range parameter: " + ex.getMessage(), id);
         }
-        LoadedModel model = lease.model();
         int promptTokens;
         try {
             promptTokens = model.promptTokens(request);
