@@ -59,6 +59,8 @@ public final class ModelRegistry {
     /**
      * Takes a hold on the model at {@code modelPath}, loading it with {@code factory} if no slot holds it yet.
      * Loading happens under the registry lock, so concurrent slots wait instead of mapping the file twice.
+     *
+     * @throws ModelFileException when the file cannot be loaded (a failure no restart can fix)
      */
     public static Lease acquire(EngineFactory factory, String modelPath, Map<String, String> engineOptions)
             throws IOException {
@@ -66,7 +68,11 @@ public final class ModelRegistry {
         synchronized (MODELS) {
             Entry e = MODELS.get(key);
             if (e == null) {
-                e = new Entry(factory.load(modelPath, engineOptions));
+                try {
+                    e = new Entry(factory.load(modelPath, engineOptions));
+                } catch (IOException | RuntimeException ex) {
+                    throw ex instanceof ModelFileException m ? m : new ModelFileException(modelPath, ex);
+                }
                 MODELS.put(key, e);
             }
             e.refs++;
