@@ -58,6 +58,13 @@ public final class JobOptions {
             .withDescription("Where a fresh job starts reading: committed (the group's offsets, else earliest), "
                     + "earliest or latest. A job restored from a checkpoint continues where it stopped.");
 
+    public static final ConfigOption<Map<String, String>> KAFKA_PROPERTIES = ConfigOptions.key("kafka.properties")
+            .mapType().defaultValue(Map.of())
+            .withDescription("Kafka client properties for the prompt source and both sinks (security: "
+                    + "security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, ...). In a job "
+                    + "file, nest them under kafka.properties; the job's own settings (bootstrap servers, group id, "
+                    + "isolation level, transactions) win over these.");
+
     public static final ConfigOption<Boolean> BOUNDED = ConfigOptions.key("kafka.bounded")
             .booleanType().defaultValue(false)
             .withDescription("Stop after the prompts that are in the topic when the job starts (the job then "
@@ -137,7 +144,7 @@ public final class JobOptions {
 
     /** All options, for documentation and the CLI. */
     public static final List<ConfigOption<?>> ALL = List.of(JOB_NAME, BOOTSTRAP_SERVERS, PROMPTS_TOPIC, RESULTS_TOPIC,
-            DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT, STARTING_OFFSETS, BOUNDED,
+            DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT, STARTING_OFFSETS, KAFKA_PROPERTIES, BOUNDED,
             INPUT_FORMAT, MODEL_PATH, MODEL_NAME, MODEL_ALIASES, ENGINE_FACTORY, ENGINE_THREADS, SLOTS_PER_TASKMANAGER,
             ENGINE_OPTIONS, MAX_TOKENS, MAX_TOKENS_LIMIT, MAX_REASONING_TOKENS, TEMPERATURE, TOP_P, ASYNC_CAPACITY,
             ASYNC_TIMEOUT);

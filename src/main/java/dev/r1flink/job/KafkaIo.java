@@ -10,6 +10,8 @@ import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
+import java.util.Properties;
+
 /** The production source and sinks, from {@link JobOptions}. */
 public final class KafkaIo {
 
@@ -25,6 +27,7 @@ public final class KafkaIo {
             default: throw new IllegalArgumentException("kafka.starting-offsets must be committed, earliest or latest");
         }
         KafkaSourceBuilder<RawRecord> b = KafkaSource.<RawRecord>builder()
+                .setProperties(clientProperties(c))
                 .setBootstrapServers(c.get(JobOptions.BOOTSTRAP_SERVERS))
                 .setTopics(c.get(JobOptions.PROMPTS_TOPIC))
                 .setGroupId(c.get(JobOptions.GROUP_ID))
@@ -36,9 +39,17 @@ public final class KafkaIo {
         return b.build();
     }
 
+    /** {@link JobOptions#KAFKA_PROPERTIES}, set first so the builders' own settings override them. */
+    static Properties clientProperties(Configuration c) {
+        Properties p = new Properties();
+        p.putAll(c.get(JobOptions.KAFKA_PROPERTIES));
+        return p;
+    }
+
     /** Results, in Kafka transactions committed with Flink's checkpoints: each result exactly once. */
     public static KafkaSink<InferenceResult> resultsSink(Configuration c) {
         return KafkaSink.<InferenceResult>builder()
+                .setKafkaProducerConfig(clientProperties(c))
                 .setBootstrapServers(c.get(JobOptions.BOOTSTRAP_SERVERS))
                 .setRecordSerializer(new AvroKafkaSerializer<>(c.get(JobOptions.RESULTS_TOPIC),
                         InferenceResult.class, InferenceResult::getId))
@@ -52,6 +63,7 @@ public final class KafkaIo {
     /** Dead letters, transactional too, so a replay after a failure does not duplicate them. */
     public static KafkaSink<DeadLetter> deadLetterSink(Configuration c) {
         return KafkaSink.<DeadLetter>builder()
+                .setKafkaProducerConfig(clientProperties(c))
                 .setBootstrapServers(c.get(JobOptions.BOOTSTRAP_SERVERS))
                 .setRecordSerializer(new AvroKafkaSerializer<>(c.get(JobOptions.DEAD_LETTER_TOPIC),
                         DeadLetter.class, DeadLetter::getEventId))

@@ -44,11 +44,13 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final KafkaRaftServer server;
+    private final Map<String, String> clientProperties;
 
-    private EmbeddedKafka(Path dir, int port, KafkaRaftServer server) {
+    private EmbeddedKafka(Path dir, int port, KafkaRaftServer server, Map<String, String> clientProperties) {
         this.dir = dir;
         this.port = port;
         this.server = server;
+        this.clientProperties = clientProperties;
     }
 
     /** Formats a fresh log directory and starts the broker (about 3 s). */
@@ -58,18 +60,52 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** As {@link #start()}, with extra broker properties. */
     public static EmbeddedKafka start(Map<String, String> extra) throws IOException {
+        return start(extra, null, null);
+    }
+
+    /**
+     * A broker whose client listener is SASL_PLAINTEXT with SCRAM-SHA-256, and one user, {@code user} /
+     * {@code password}, created when the log directory is formatted. Clients need {@link #clientProperties()};
+     * without them the broker refuses the connection.
+     */
+    public static EmbeddedKafka startWithScram(String user, String password) throws IOException {
+        return start(Map.of(), user, password);
+    }
+
+    /** Client properties this broker needs ({@code security.protocol}, SASL login); empty for PLAINTEXT. */
+    public Map<String, String> clientProperties() {
+        return clientProperties;
+    }
+
+    /** Client properties for a SCRAM-SHA-256 login over SASL_PLAINTEXT. */
+    public static Map<String, String> scramClientProperties(String user, String password) {
+        return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "SCRAM-SHA-256",
+                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+                        + user + "\" password=\"" + password + "\";");
+    }
+
+    private static EmbeddedKafka start(Map<String, String> extra, String scramUser, String scramPassword)
+            throws IOException {
         Path dir = Files.createTempDirectory("r1-kafka-");
         int port = freePort();
         int controllerPort = freePort();
+        String protocol = scramUser == null ? "PLAINTEXT" : "SASL_PLAINTEXT";
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+        p.put("listeners", protocol + "://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", protocol + "://127.0.0.1:" + port);
         p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("inter.broker.listener.name", protocol);
+        p.put("listener.security.protocol.map", protocol + ":" + protocol + ",CONTROLLER:PLAINTEXT");
+        Map<String, String> client = Map.of();
+        if (scramUser != null) {
+            client = scramClientProperties(scramUser, scramPassword);
+            p.put("sasl.enabled.mechanisms", "SCRAM-SHA-256");
+            p.put("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-256");
+            p.put("listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config", client.get("sasl.jaas.config"));
+        }
         p.put("log.dirs", dir.resolve("logs").toString());
         p.put("num.partitions", "1");
         p.put("auto.create.topics.enable", "false");
@@ -88,8 +124,12 @@ public final class EmbeddedKafka implements AutoCloseable {
             p.store(out, "r1-flink embedded broker");
         }
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        int rc = StorageTool.execute(new String[]{"format", "-t", Uuid.randomUuid().toString(), "-c", conf.toString(),
-                "--ignore-formatted"}, new PrintStream(log, true, StandardCharsets.UTF_8));
+        List<String> format = new ArrayList<>(List.of("format", "-t", Uuid.randomUuid().toString(), "-c", conf.toString(),
+                "--ignore-formatted"));
+        if (scramUser != null) {
+            format.addAll(List.of("--add-scram", "SCRAM-SHA-256=[name=" + scramUser + ",password=" + scramPassword + "]"));
+        }
+        int rc = StorageTool.execute(format.toArray(new String[0]), new PrintStream(log, true, StandardCharsets.UTF_8));
         if (rc != 0) {
             deleteTree(dir);
             throw new IOException("kafka storage format failed (" + rc + "): " + log.toString(StandardCharsets.UTF_8));
@@ -101,7 +141,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             deleteTree(dir);
             throw e;
         }
-        EmbeddedKafka k = new EmbeddedKafka(dir, port, server);
+        EmbeddedKafka k = new EmbeddedKafka(dir, port, server, client);
         k.awaitReady();
         return k;
     }
@@ -130,6 +170,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     public Admin admin() {
         Properties p = new Properties();
+        p.putAll(clientProperties);
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
         return Admin.create(p);
     }

@@ -66,7 +66,7 @@ final class KafkaJobHarness {
     }
 
     void send(List<byte[]> values) {
-        try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(kafka.bootstrapServers(), Map.of())) {
+        try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(kafka.bootstrapServers(), kafka.clientProperties())) {
             for (byte[] v : values) p.send(new ProducerRecord<>(prompts, null, v));
             p.flush();
         }
@@ -99,7 +99,7 @@ final class KafkaJobHarness {
     <T> List<T> read(String topic, int atLeast, Duration timeout, Function<byte[], T> decode) {
         List<T> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> c = KafkaClients.committedReader(kafka.bootstrapServers(),
-                "reader-" + UUID.randomUUID(), true, Map.of())) {
+                "reader-" + UUID.randomUUID(), true, kafka.clientProperties())) {
             c.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             long settle = Long.MAX_VALUE;
