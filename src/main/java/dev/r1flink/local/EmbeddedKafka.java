@@ -43,12 +43,14 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private final Path dir;
     private final int port;
-    private final KafkaRaftServer server;
+    private final Properties config;
     private final Map<String, String> clientProperties;
+    private KafkaRaftServer server; // null while stopped
 
-    private EmbeddedKafka(Path dir, int port, KafkaRaftServer server, Map<String, String> clientProperties) {
+    private EmbeddedKafka(Path dir, int port, Properties config, KafkaRaftServer server, Map<String, String> clientProperties) {
         this.dir = dir;
         this.port = port;
+        this.config = config;
         this.server = server;
         this.clientProperties = clientProperties;
     }
@@ -141,7 +143,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             deleteTree(dir);
             throw e;
         }
-        EmbeddedKafka k = new EmbeddedKafka(dir, port, server, client);
+        EmbeddedKafka k = new EmbeddedKafka(dir, port, p, server, client);
         k.awaitReady();
         return k;
     }
@@ -193,11 +195,27 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
+    /** Shuts the broker down, keeping its log directory: what a broker restart or crash looks like to clients. */
+    public synchronized void stop() {
+        if (server == null) return;
+        server.shutdown();
+        server.awaitShutdown();
+        server = null;
+    }
+
+    /** Starts the broker again on the same log directory and port after {@link #stop()}. */
+    public synchronized void restart() {
+        if (server != null) throw new IllegalStateException("the broker is running");
+        KafkaRaftServer s = new KafkaRaftServer(KafkaConfig.fromProps(config, false), Time.SYSTEM);
+        s.startup();
+        server = s;
+        awaitReady();
+    }
+
     @Override
     public void close() {
         try {
-            server.shutdown();
-            server.awaitShutdown();
+            stop();
         } finally {
             deleteTree(dir);
         }
