@@ -1,0 +1,121 @@
+package dev.r1flink.model;
+
+import dev.r1flink.tensor.FloatTensor;
+import dev.r1flink.tensor.Parallel;
+
+/**
+ * Scratch buffers of one caller of {@link Model#forward}, sized once for up to {@link #capacity()} batch rows so
+ * that the decode loop allocates nothing. Not thread-safe: one State per engine (the Model itself is shared).
+ * Row {@code i} of a buffer {@code [capacity][w]} starts at {@code i * w}.
+ */
+public final class State {
+
+    final int capacity;
+    final float[] x;        // [capacity][dim]  residual stream
+    final float[] xb;       // [capacity][dim]  normalized input of a sublayer
+    final float[] xb2;      // [capacity][dim]  output of a sublayer before the residual add
+    final float[] q;        // [capacity][qDim]
+    final float[] k;        // [capacity][kvDim]
+    final float[] v;        // [capacity][kvDim]
+    final float[] attOut;   // [capacity][qDim] attention output, heads concatenated
+    final float[] hb;       // [capacity][ff]   gate, then silu(gate) * up
+    final float[] hb2;      // [capacity][ff]   up
+    final float[] ropeCos;  // [capacity][ropeDim/2]
+    final float[] ropeSin;  // [capacity][ropeDim/2]
+    final int[] cells;      // [capacity] KV cell of each row
+    final float[] outRows;  // [capacity][dim]  final-normalized rows that want logits, compacted
+    /** Attention scores of one (row, head), per worker thread; grows with the context, never shrinks. */
+    final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[256]);
+
+    // Reused tasks for Parallel, so that no lambda is allocated per call.
+    final MatmulTask matmul = new MatmulTask();
+    final Model.AttentionTask attention;
+
+    State(Model model, int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity must be >= 1, got " + capacity);
+        }
+        ModelConfig c = model.config;
+        this.capacity = capacity;
+        x = new float[capacity * c.embeddingLength()];
+        xb = new float[capacity * c.embeddingLength()];
+        xb2 = new float[capacity * c.embeddingLength()];
+        q = new float[capacity * c.qDim()];
+        k = new float[capacity * c.kvDim()];
+        v = new float[capacity * c.kvDim()];
+        attOut = new float[capacity * c.qDim()];
+        hb = new float[Math.multiplyExact(capacity, c.feedForwardLength())];
+        hb2 = new float[Math.multiplyExact(capacity, c.feedForwardLength())];
+        ropeCos = new float[capacity * c.ropeDimensionCount() / 2];
+        ropeSin = new float[capacity * c.ropeDimensionCount() / 2];
+        cells = new int[capacity];
+        outRows = new float[capacity * c.embeddingLength()];
+        attention = model.new AttentionTask(this);
+    }
+
+    /** Most rows one forward step may hold. */
+    public int capacity() {
+        return capacity;
+    }
+
+    float[] scores(int n) {
+        float[] s = scores.get();
+        if (s.length < n) {
+            s = new float[Math.max(n, s.length * 2)];
+            scores.set(s);
+        }
+        return s;
+    }
+
+    /**
+     * {@code out_j[b][r] = w_j[r] . x[b]} for {@code b < n} and up to three weights sharing the input, their rows
+     * concatenated and split over the threads in one parallel region (one barrier instead of three). The split
+     * cannot change a result: each (row, vector) product is computed the same way wherever the range boundary falls.
+     */
+    static final class MatmulTask implements Parallel.RangeTask {
+        private final FloatTensor[] w = new FloatTensor[3];
+        private final float[][] out = new float[3][];
+        private int count;
+        private float[] x;
+        private int n;
+
+        void run(Parallel parallel, FloatTensor w0, float[] x, int n, float[] out0) {
+            run(parallel, x, n, w0, out0, null, null, null, null);
+        }
+
+        void run(Parallel parallel, float[] x, int n, FloatTensor w0, float[] out0, FloatTensor w1, float[] out1,
+                 FloatTensor w2, float[] out2) {
+            w[0] = w0;
+            out[0] = out0;
+            w[1] = w1;
+            out[1] = out1;
+            w[2] = w2;
+            out[2] = out2;
+            count = w2 != null ? 3 : w1 != null ? 2 : 1;
+            this.x = x;
+            this.n = n;
+            int rows = 0;
+            for (int j = 0; j < count; j++) {
+                rows += w[j].rows();
+            }
+            parallel.forRange(rows, 8, this);
+            java.util.Arrays.fill(w, null);
+            java.util.Arrays.fill(out, null);
+            this.x = null;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int base = 0;
+            for (int j = 0; j < count; j++) {
+                FloatTensor t = w[j];
+                int lo = Math.max(from, base);
+                int hi = Math.min(to, base + t.rows());
+                if (lo < hi) {
+                    t.matmul(x, t.cols(), n, out[j], t.rows(), lo - base, hi - base);
+                }
+                base += t.rows();
+            }
+        }
+    }
+}
