@@ -77,6 +77,14 @@ public final class GgufWriter {
         int alignment = metadata.containsKey(GgufFile.KEY_ALIGNMENT)
                 ? (int) metadata.get(GgufFile.KEY_ALIGNMENT).asLong() : GgufFile.DEFAULT_ALIGNMENT;
         CountingOut out = new CountingOut(new BufferedOutputStream(target, 1 << 20));
+        try {
+            writeTo(out, alignment);
+        } finally {
+            out.flush(); // what was written reaches the target even when a tensor source fails
+        }
+    }
+
+    private void writeTo(CountingOut out, int alignment) throws IOException {
         out.i32(GgufFile.MAGIC);
         out.i32(3);
         out.i64(tensors.size());
@@ -108,7 +116,6 @@ public final class GgufWriter {
             }
             out.pad(alignment);
         }
-        out.flush();
     }
 
     /** Little-endian output that counts bytes, for alignment padding. */
