@@ -1,0 +1,53 @@
+package dev.r1flink.model;
+
+import dev.r1flink.tensor.Parallel;
+
+/**
+ * One caller's handle on a shared {@link Model}: the model plus its own {@link State}, sized on first use to the
+ * batch's capacity (so the decode loop allocates nothing). One runner per engine; not thread-safe. The method names
+ * match what the engine asks of a model, so an adapter is one line per method.
+ *
+ * <pre>{@code
+ * ModelRunner runner = new ModelRunner(Model.load(path));     // or share one Model between many runners
+ * runner.forward(batch, kvCache, logits, parallel);
+ * }</pre>
+ */
+public final class ModelRunner {
+
+    private final Model model;
+    private State state;
+
+    public ModelRunner(Model model) {
+        this.model = model;
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public int vocabularySize() {
+        return model.config.vocabSize();
+    }
+
+    /** The trained context length from the GGUF. */
+    public int contextLength() {
+        return model.config.contextLength();
+    }
+
+    public int blockCount() {
+        return model.config.blockCount();
+    }
+
+    /** Values per K (and per V) row of one KV cell: headCountKv * headDim. */
+    public int kvDim() {
+        return model.config.kvDim();
+    }
+
+    /** {@link Model#forward} with this runner's state (grown to {@code batch.capacity()} rows when needed). */
+    public void forward(Batch batch, KvCache kv, float[] logits, Parallel parallel) {
+        if (state == null || state.capacity() < batch.capacity()) {
+            state = model.newState(batch.capacity());
+        }
+        model.forward(batch, kv, state, logits, parallel);
+    }
+}
