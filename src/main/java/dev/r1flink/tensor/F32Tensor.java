@@ -3,6 +3,7 @@ package dev.r1flink.tensor;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
 
 /** Plain little-endian float32. */
 public final class F32Tensor extends FloatTensor {
@@ -24,17 +25,22 @@ public final class F32Tensor extends FloatTensor {
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset); // TODO(tensor): Vector API path
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        int base = offset + row * rowBytes;
+        for (int c = 0; c < cols; c++) {
+            out[outOffset + c] = (float) FLOAT.get(data, base + c * 4);
+        }
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        int base = offset + row * rowBytes;
-        float sum = 0f;
-        for (int c = 0; c < cols; c++) {
-            sum += (float) FLOAT.get(data, base + c * 4) * x[xOffset + c];
+    protected void dequantizeBlocks(int row, int block0, int nBlocks, float[] out, int outOffset) {
+        int p = offset + row * rowBytes + block0 * 4;
+        int j = 0;
+        for (; j + Simd.L <= nBlocks; j += Simd.L) {
+            FloatVector.fromByteArray(Simd.F, data, p + j * 4, ByteOrder.LITTLE_ENDIAN).intoArray(out, outOffset + j);
         }
-        return sum;
+        for (; j < nBlocks; j++) {
+            out[outOffset + j] = (float) FLOAT.get(data, p + j * 4);
+        }
     }
 }

@@ -1,16 +1,50 @@
 package dev.r1flink.tensor;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * A 2-D weight matrix {@code [rows][cols]} of one {@link GgmlType}, stored row-major in a heap {@code byte[]} in
  * exactly the GGUF/ggml bit layout (heap arrays measured faster than mapped buffers on JDK 17, see
  * {@code shared/notes/cpu-kernels.md}). A 1-D tensor is one row.
  *
- * <p>Each type is one final subclass. Every kernel has a Vector API path and a scalar twin ({@link #dotScalar});
- * tests compare them on random data. Contract that batching relies on: {@link #matmul} computes each (row, vector)
- * pair with the same arithmetic, in the same order, as {@link #dot} on that row and vector alone, so results never
- * depend on the batch size or the position in the batch.
+ * <pre>{@code
+ * FloatTensor w = FloatTensor.of(GgmlType.Q8_0, 8960, 1536, bytes, 0);
+ * float y = w.dot(row, x, 0);                               // one row, one vector
+ * w.matmul(xs, 1536, batch, out, 8960, 0, w.rows());        // out[b*8960 + r] = dot(r, xs, b*1536)
+ * }</pre>
+ *
+ * <p>Each type is one final subclass that knows only its block layout: a scalar decoder ({@link #get},
+ * {@link #dequantizeRow}) and a Vector API decoder of whole blocks ({@link #dequantizeBlocks}), both producing the
+ * same floats bit for bit. The products are shared: {@link #matmul} decodes a tile of 4 rows x {@value #TILE_COLS}
+ * columns to floats once and runs a register-blocked micro-kernel (4 rows x 4 vectors) over it, so each weight block
+ * is read from memory and decoded once for the whole batch, and 4 rows stream from memory at once.
+ *
+ * <p>Contract that batching relies on: every (row, vector) pair is computed with one vector accumulator,
+ * {@code acc = fma(w[c..c+L), x[c..c+L), acc)} for {@code c = 0, L, 2L, ...} in order, then its lanes added in one fixed
+ * order ({@link Simd#sum}). Which kernel shape or tile a pair falls into changes only the order pairs are visited,
+ * never the arithmetic of a pair, so {@link #matmul} equals {@link #dot} bit for bit whatever the batch size, the
+ * position in the batch or the row range. {@link #dotScalar} is the plain scalar twin the vector path is tested
+ * against (equal up to rounding, not bitwise).
  */
 public abstract class FloatTensor {
+
+    /** Rows decoded into one tile: independent memory streams, and the row side of the micro-kernel. */
+    static final int TILE_ROWS = 4;
+    /** Columns per tile: a multiple of every block size (256 for K-quants) and of the vector length. */
+    static final int TILE_COLS = Integer.getInteger("r1.tensor.tileCols", 512);
+
+    static {
+        if (TILE_COLS <= 0 || TILE_COLS % 256 != 0) {
+            throw new IllegalStateException("r1.tensor.tileCols must be a positive multiple of 256, got " + TILE_COLS);
+        }
+    }
+
+    static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** [rows][cols] in {@link #type()}'s block layout, starting at {@link #offset}. */
     protected final byte[] data;
@@ -21,6 +55,9 @@ public abstract class FloatTensor {
     protected final int rowBytes;
 
     protected FloatTensor(GgmlType type, int rows, int cols, byte[] data, int offset) {
+        if (rows < 0 || cols < 0 || offset < 0) {
+            throw new IllegalArgumentException("negative shape or offset: [" + rows + "][" + cols + "] at " + offset);
+        }
         if (cols % type.blockSize() != 0) {
             throw new IllegalArgumentException(cols + " columns is not a multiple of the " + type + " block size");
         }
@@ -44,6 +81,13 @@ public abstract class FloatTensor {
     public static FloatTensor of(GgmlType type, int rows, int cols, byte[] data, int offset) {
         return switch (type) {
             case F32 -> new F32Tensor(rows, cols, data, offset);
+            case F16 -> new F16Tensor(rows, cols, data, offset);
+            case BF16 -> new BF16Tensor(rows, cols, data, offset);
+            case Q8_0 -> new Q8_0Tensor(rows, cols, data, offset);
+            case Q4_0 -> new Q4_0Tensor(rows, cols, data, offset);
+            case Q4_K -> new Q4_KTensor(rows, cols, data, offset);
+            case Q5_K -> new Q5_KTensor(rows, cols, data, offset);
+            case Q6_K -> new Q6_KTensor(rows, cols, data, offset);
             default -> throw new UnsupportedOperationException("no kernels for tensor type " + type
                     + " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
         };
@@ -67,33 +111,292 @@ public abstract class FloatTensor {
         return offset;
     }
 
+    /** Bytes per row in the ggml layout. */
+    public final int rowBytes() {
+        return rowBytes;
+    }
+
     /** Element {@code [row][col]}, dequantized. For lookups and tests, not for hot loops. */
     public abstract float get(int row, int col);
 
-    /** Dequantizes row {@code row} into {@code out[outOffset .. outOffset+cols)}. */
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        for (int c = 0; c < cols; c++) {
-            out[outOffset + c] = get(row, c);
-        }
+    /** Dequantizes row {@code row} into {@code out[outOffset .. outOffset+cols)} (scalar; same floats as {@link #get}). */
+    public abstract void dequantizeRow(int row, float[] out, int outOffset);
+
+    /**
+     * Vector API twin of {@link #dequantizeRow} for blocks {@code [block0, block0+nBlocks)} of row {@code row}:
+     * writes {@code nBlocks * blockSize} floats to {@code out[outOffset..]}, bit-identical to the scalar decoder.
+     * Only called when {@link Simd#ENABLED}, with {@code nBlocks * blockSize} a multiple of {@link Simd#L}.
+     */
+    protected abstract void dequantizeBlocks(int row, int block0, int nBlocks, float[] out, int outOffset);
+
+    /** Whether this tensor runs the Vector API kernels (else the scalar twins). */
+    final boolean vectorized() {
+        return Simd.ENABLED && cols % Simd.L == 0;
     }
 
-    /** {@code sum_c this[row][c] * x[xOffset + c]}, Vector API path. */
-    public abstract float dot(int row, float[] x, int xOffset);
+    /** {@code sum_c this[row][c] * x[xOffset + c]}, Vector API path (same arithmetic as each pair of {@link #matmul}). */
+    public float dot(int row, float[] x, int xOffset) {
+        if (!vectorized()) {
+            return dotScalar(row, x, xOffset);
+        }
+        checkRows(row, row + 1);
+        checkVector(x, xOffset);
+        Scratch s = Scratch.get();
+        blocked(x, xOffset, 0, 1, s.one, -row, 0, row, row + 1, s);
+        return s.one[0];
+    }
 
-    /** Scalar twin of {@link #dot}: the reference the vector path is tested against. */
-    public abstract float dotScalar(int row, float[] x, int xOffset);
+    /** Scalar twin of {@link #dot}: the dequantized row times {@code x}, summed left to right. */
+    public float dotScalar(int row, float[] x, int xOffset) {
+        checkRows(row, row + 1);
+        checkVector(x, xOffset);
+        float[] w = Scratch.get().row(cols);
+        dequantizeRow(row, w, 0);
+        float sum = 0f;
+        for (int c = 0; c < cols; c++) {
+            sum += w[c] * x[xOffset + c];
+        }
+        return sum;
+    }
 
     /**
      * {@code out[b*outStride + r] = dot(r, x, b*xStride)} for rows {@code [rowFrom, rowTo)} and vectors
-     * {@code [0, batch)}. Subclasses may block over rows and vectors, but each result must be bit-identical to
-     * {@link #dot} on its own.
+     * {@code [0, batch)}; each result bit-identical to {@link #dot} on its own. Safe to call from several threads on
+     * disjoint row ranges (scratch space is per thread).
      */
     public void matmul(float[] x, int xStride, int batch, float[] out, int outStride, int rowFrom, int rowTo) {
-        for (int r = rowFrom; r < rowTo; r++) {
-            for (int b = 0; b < batch; b++) {
-                out[b * outStride + r] = dot(r, x, b * xStride);
+        checkRows(rowFrom, rowTo);
+        if (batch <= 0 || rowFrom == rowTo) {
+            return;
+        }
+        checkVector(x, (batch - 1) * xStride);
+        if (out.length < (long) (batch - 1) * outStride + rowTo) {
+            throw new IllegalArgumentException("out has " + out.length + " floats, needs "
+                    + ((long) (batch - 1) * outStride + rowTo));
+        }
+        if (!vectorized()) {
+            for (int r = rowFrom; r < rowTo; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[b * outStride + r] = dotScalar(r, x, b * xStride);
+                }
+            }
+            return;
+        }
+        blocked(x, 0, xStride, batch, out, 0, outStride, rowFrom, rowTo, Scratch.get());
+    }
+
+    private void checkRows(int rowFrom, int rowTo) {
+        if (rowFrom < 0 || rowTo > rows || rowFrom > rowTo) {
+            throw new IndexOutOfBoundsException("rows [" + rowFrom + ", " + rowTo + ") of " + this);
+        }
+    }
+
+    private void checkVector(float[] x, int xOffset) {
+        if (xOffset < 0 || (long) xOffset + cols > x.length) {
+            throw new IndexOutOfBoundsException("vector at " + xOffset + " of " + cols + " floats, array has "
+                    + x.length);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Tiled product shared by every type. Pair (i, b) of a row group keeps its accumulator in acc[(i*batch+b)*L..]
+    // between tiles; inside a tile the micro-kernels hold them in registers.
+
+    private void blocked(float[] x, int xOffset, int xStride, int batch, float[] out, int outOffset, int outStride,
+                         int rowFrom, int rowTo, Scratch s) {
+        final int lanes = Simd.L;
+        final int bs = type().blockSize();
+        float[] tile = s.tile;
+        float[] acc = s.acc(TILE_ROWS * batch * lanes);
+        for (int r0 = rowFrom; r0 < rowTo; r0 += TILE_ROWS) {
+            int nr = Math.min(TILE_ROWS, rowTo - r0);
+            Arrays.fill(acc, 0, nr * batch * lanes, 0f);
+            for (int c0 = 0; c0 < cols; c0 += TILE_COLS) {
+                int kc = Math.min(TILE_COLS, cols - c0);
+                for (int i = 0; i < nr; i++) {
+                    dequantizeBlocks(r0 + i, c0 / bs, kc / bs, tile, i * TILE_COLS);
+                }
+                int xc = xOffset + c0;
+                if (nr == TILE_ROWS) {
+                    int b = 0;
+                    for (; b + 4 <= batch; b += 4) {
+                        kernel4x4(tile, kc, x, xc + b * xStride, xStride, acc, b * lanes, batch * lanes);
+                    }
+                    for (; b < batch; b++) {
+                        kernel4x1(tile, kc, x, xc + b * xStride, acc, b * lanes, batch * lanes);
+                    }
+                } else {
+                    for (int i = 0; i < nr; i++) {
+                        int rowAcc = i * batch * lanes;
+                        int b = 0;
+                        for (; b + 4 <= batch; b += 4) {
+                            kernel1x4(tile, i * TILE_COLS, kc, x, xc + b * xStride, xStride, acc, rowAcc + b * lanes);
+                        }
+                        for (; b < batch; b++) {
+                            kernel1x1(tile, i * TILE_COLS, kc, x, xc + b * xStride, acc, rowAcc + b * lanes);
+                        }
+                    }
+                }
+            }
+            for (int i = 0; i < nr; i++) {
+                for (int b = 0; b < batch; b++) {
+                    out[outOffset + b * outStride + r0 + i] =
+                            Simd.sum(FloatVector.fromArray(Simd.F, acc, (i * batch + b) * lanes));
+                }
             }
         }
+    }
+
+    /**
+     * 4 tile rows x 4 vectors: 16 accumulators, 4 weight and 4 activation loads per 16 FMAs. Accumulator of
+     * (row i, vector j) at {@code acc[a + i*rowStride + j*L]}.
+     */
+    private static void kernel4x4(float[] w, int kc, float[] x, int x0, int xStride, float[] acc, int a, int rowStride) {
+        final VectorSpecies<Float> sp = Simd.F;
+        final int lanes = Simd.L;
+        final int w1 = TILE_COLS, w2 = 2 * TILE_COLS, w3 = 3 * TILE_COLS;
+        final int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        final int a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
+        FloatVector c00 = FloatVector.fromArray(sp, acc, a), c01 = FloatVector.fromArray(sp, acc, a + lanes);
+        FloatVector c02 = FloatVector.fromArray(sp, acc, a + 2 * lanes), c03 = FloatVector.fromArray(sp, acc, a + 3 * lanes);
+        FloatVector c10 = FloatVector.fromArray(sp, acc, a1), c11 = FloatVector.fromArray(sp, acc, a1 + lanes);
+        FloatVector c12 = FloatVector.fromArray(sp, acc, a1 + 2 * lanes), c13 = FloatVector.fromArray(sp, acc, a1 + 3 * lanes);
+        FloatVector c20 = FloatVector.fromArray(sp, acc, a2), c21 = FloatVector.fromArray(sp, acc, a2 + lanes);
+        FloatVector c22 = FloatVector.fromArray(sp, acc, a2 + 2 * lanes), c23 = FloatVector.fromArray(sp, acc, a2 + 3 * lanes);
+        FloatVector c30 = FloatVector.fromArray(sp, acc, a3), c31 = FloatVector.fromArray(sp, acc, a3 + lanes);
+        FloatVector c32 = FloatVector.fromArray(sp, acc, a3 + 2 * lanes), c33 = FloatVector.fromArray(sp, acc, a3 + 3 * lanes);
+        for (int c = 0; c < kc; c += lanes) {
+            FloatVector r0 = FloatVector.fromArray(sp, w, c);
+            FloatVector r1 = FloatVector.fromArray(sp, w, w1 + c);
+            FloatVector r2 = FloatVector.fromArray(sp, w, w2 + c);
+            FloatVector r3 = FloatVector.fromArray(sp, w, w3 + c);
+            FloatVector v = FloatVector.fromArray(sp, x, x0 + c);
+            c00 = r0.fma(v, c00);
+            c10 = r1.fma(v, c10);
+            c20 = r2.fma(v, c20);
+            c30 = r3.fma(v, c30);
+            v = FloatVector.fromArray(sp, x, x1 + c);
+            c01 = r0.fma(v, c01);
+            c11 = r1.fma(v, c11);
+            c21 = r2.fma(v, c21);
+            c31 = r3.fma(v, c31);
+            v = FloatVector.fromArray(sp, x, x2 + c);
+            c02 = r0.fma(v, c02);
+            c12 = r1.fma(v, c12);
+            c22 = r2.fma(v, c22);
+            c32 = r3.fma(v, c32);
+            v = FloatVector.fromArray(sp, x, x3 + c);
+            c03 = r0.fma(v, c03);
+            c13 = r1.fma(v, c13);
+            c23 = r2.fma(v, c23);
+            c33 = r3.fma(v, c33);
+        }
+        c00.intoArray(acc, a);
+        c01.intoArray(acc, a + lanes);
+        c02.intoArray(acc, a + 2 * lanes);
+        c03.intoArray(acc, a + 3 * lanes);
+        c10.intoArray(acc, a1);
+        c11.intoArray(acc, a1 + lanes);
+        c12.intoArray(acc, a1 + 2 * lanes);
+        c13.intoArray(acc, a1 + 3 * lanes);
+        c20.intoArray(acc, a2);
+        c21.intoArray(acc, a2 + lanes);
+        c22.intoArray(acc, a2 + 2 * lanes);
+        c23.intoArray(acc, a2 + 3 * lanes);
+        c30.intoArray(acc, a3);
+        c31.intoArray(acc, a3 + lanes);
+        c32.intoArray(acc, a3 + 2 * lanes);
+        c33.intoArray(acc, a3 + 3 * lanes);
+    }
+
+    /** 4 tile rows x 1 vector (batch remainder, and B=1 where 4 rows give 4 independent FMA chains). */
+    private static void kernel4x1(float[] w, int kc, float[] x, int x0, float[] acc, int a, int rowStride) {
+        final VectorSpecies<Float> sp = Simd.F;
+        final int lanes = Simd.L;
+        final int w1 = TILE_COLS, w2 = 2 * TILE_COLS, w3 = 3 * TILE_COLS;
+        final int a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
+        FloatVector c0 = FloatVector.fromArray(sp, acc, a);
+        FloatVector c1 = FloatVector.fromArray(sp, acc, a1);
+        FloatVector c2 = FloatVector.fromArray(sp, acc, a2);
+        FloatVector c3 = FloatVector.fromArray(sp, acc, a3);
+        for (int c = 0; c < kc; c += lanes) {
+            FloatVector v = FloatVector.fromArray(sp, x, x0 + c);
+            c0 = FloatVector.fromArray(sp, w, c).fma(v, c0);
+            c1 = FloatVector.fromArray(sp, w, w1 + c).fma(v, c1);
+            c2 = FloatVector.fromArray(sp, w, w2 + c).fma(v, c2);
+            c3 = FloatVector.fromArray(sp, w, w3 + c).fma(v, c3);
+        }
+        c0.intoArray(acc, a);
+        c1.intoArray(acc, a1);
+        c2.intoArray(acc, a2);
+        c3.intoArray(acc, a3);
+    }
+
+    /** 1 tile row (at {@code w0}) x 4 vectors, for the last rows of a range. Accumulators at {@code acc[a + j*L]}. */
+    private static void kernel1x4(float[] w, int w0, int kc, float[] x, int x0, int xStride, float[] acc, int a) {
+        final VectorSpecies<Float> sp = Simd.F;
+        final int lanes = Simd.L;
+        final int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        FloatVector c0 = FloatVector.fromArray(sp, acc, a);
+        FloatVector c1 = FloatVector.fromArray(sp, acc, a + lanes);
+        FloatVector c2 = FloatVector.fromArray(sp, acc, a + 2 * lanes);
+        FloatVector c3 = FloatVector.fromArray(sp, acc, a + 3 * lanes);
+        for (int c = 0; c < kc; c += lanes) {
+            FloatVector r = FloatVector.fromArray(sp, w, w0 + c);
+            c0 = r.fma(FloatVector.fromArray(sp, x, x0 + c), c0);
+            c1 = r.fma(FloatVector.fromArray(sp, x, x1 + c), c1);
+            c2 = r.fma(FloatVector.fromArray(sp, x, x2 + c), c2);
+            c3 = r.fma(FloatVector.fromArray(sp, x, x3 + c), c3);
+        }
+        c0.intoArray(acc, a);
+        c1.intoArray(acc, a + lanes);
+        c2.intoArray(acc, a + 2 * lanes);
+        c3.intoArray(acc, a + 3 * lanes);
+    }
+
+    /** 1 tile row x 1 vector. */
+    private static void kernel1x1(float[] w, int w0, int kc, float[] x, int x0, float[] acc, int a) {
+        final VectorSpecies<Float> sp = Simd.F;
+        final int lanes = Simd.L;
+        FloatVector c0 = FloatVector.fromArray(sp, acc, a);
+        for (int c = 0; c < kc; c += lanes) {
+            c0 = FloatVector.fromArray(sp, w, w0 + c).fma(FloatVector.fromArray(sp, x, x0 + c), c0);
+        }
+        c0.intoArray(acc, a);
+    }
+
+    /** Per-thread buffers, so kernels allocate nothing per call. */
+    static final class Scratch {
+        private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+
+        /** [TILE_ROWS][TILE_COLS] decoded weights. */
+        final float[] tile = new float[TILE_ROWS * TILE_COLS];
+        /** [1] result of {@link #dot}. */
+        final float[] one = new float[1];
+        private float[] acc = new float[TILE_ROWS * 16 * Simd.L];
+        private float[] row = new float[0];
+
+        static Scratch get() {
+            return LOCAL.get();
+        }
+
+        float[] acc(int n) {
+            if (acc.length < n) {
+                acc = new float[n];
+            }
+            return acc;
+        }
+
+        float[] row(int n) {
+            if (row.length < n) {
+                row = new float[n];
+            }
+            return row;
+        }
+    }
+
+    static float half(byte[] data, int at) {
+        return Float16.halfToFloat((short) SHORT_LE.get(data, at));
     }
 
     @Override

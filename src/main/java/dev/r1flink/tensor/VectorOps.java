@@ -1,0 +1,297 @@
+package dev.r1flink.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The small per-row operations of the forward pass, each with a Vector API path and a {@code ...Scalar} twin
+ * (tested against each other on random data). Arrays are addressed as {@code (array, offset, n)}.
+ *
+ * <p>Results depend only on the inputs and {@code n}, never on where a row sits in a batch: reductions use one fixed
+ * lane order ({@link Simd#sum}) and exponentials are scalar {@link Math#exp} (the Vector API's {@code EXP} may give
+ * different bits compiled than interpreted).
+ *
+ * <p>The KV cache keeps keys and values as F16 bits in {@code short[]} ({@code model.KvCache}); {@link #dotF16} and
+ * {@link #axpyF16} read them directly, and {@link #toHalf} writes them.
+ */
+public final class VectorOps {
+
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int L = Simd.L;
+    private static final boolean VECTOR = Simd.ENABLED;
+
+    private VectorOps() {
+    }
+
+    /** Whether the Vector API paths are in use (false with {@code -Dr1.tensor.scalar=true} or narrow vectors). */
+    public static boolean vectorized() {
+        return VECTOR;
+    }
+
+    // ---- dot products ------------------------------------------------------------------------------------------
+
+    /** {@code sum_i a[aOff+i] * b[bOff+i]}. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        if (!VECTOR) {
+            return dotScalar(a, aOff, b, bOff, n);
+        }
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float sum = Simd.sum(acc);
+        for (; i < n; i++) {
+            sum += a[aOff + i] * b[bOff + i];
+        }
+        return sum;
+    }
+
+    public static float dotScalar(float[] a, int aOff, float[] b, int bOff, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += a[aOff + i] * b[bOff + i];
+        }
+        return sum;
+    }
+
+    /** {@code sum_i half(k[kOff+i]) * q[qOff+i]}: attention score of a query against an F16 key. */
+    public static float dotF16(short[] k, int kOff, float[] q, int qOff, int n) {
+        if (!VECTOR) {
+            return dotF16Scalar(k, kOff, q, qOff, n);
+        }
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            FloatVector kv = Simd.halfToFloat(ShortVector.fromArray(Simd.S, k, kOff + i));
+            acc = kv.fma(FloatVector.fromArray(F, q, qOff + i), acc);
+        }
+        float sum = Simd.sum(acc);
+        for (; i < n; i++) {
+            sum += Float16.halfToFloat(k[kOff + i]) * q[qOff + i];
+        }
+        return sum;
+    }
+
+    public static float dotF16Scalar(short[] k, int kOff, float[] q, int qOff, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += Float16.halfToFloat(k[kOff + i]) * q[qOff + i];
+        }
+        return sum;
+    }
+
+    // ---- axpy ----------------------------------------------------------------------------------------------------
+
+    /** {@code out[outOff+i] += a * x[xOff+i]}. */
+    public static void axpy(float a, float[] x, int xOff, float[] out, int outOff, int n) {
+        int i = 0;
+        if (VECTOR) {
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, out, outOff + i))
+                        .intoArray(out, outOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = Math.fma(a, x[xOff + i], out[outOff + i]);
+        }
+    }
+
+    public static void axpyScalar(float a, float[] x, int xOff, float[] out, int outOff, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] += a * x[xOff + i];
+        }
+    }
+
+    /** {@code out[outOff+i] += a * half(v[vOff+i])}: accumulates an attention-weighted F16 value row. */
+    public static void axpyF16(float a, short[] v, int vOff, float[] out, int outOff, int n) {
+        int i = 0;
+        if (VECTOR) {
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                Simd.halfToFloat(ShortVector.fromArray(Simd.S, v, vOff + i))
+                        .fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), a, out[outOff + i]);
+        }
+    }
+
+    public static void axpyF16Scalar(float a, short[] v, int vOff, float[] out, int outOff, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] += a * Float16.halfToFloat(v[vOff + i]);
+        }
+    }
+
+    /** Rounds {@code src} to F16 bits in {@code dst} (round to nearest even, as llama.cpp's F16 KV cache). */
+    public static void toHalf(float[] src, int srcOff, short[] dst, int dstOff, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = Float16.floatToHalf(src[srcOff + i]);
+        }
+    }
+
+    // ---- normalization and activations ---------------------------------------------------------------------------
+
+    /** {@code out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]} (llama.cpp's RMS norm followed by the weight). */
+    public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int wOff, int n,
+                               float eps) {
+        if (!VECTOR) {
+            rmsnormScalar(out, outOff, x, xOff, weight, wOff, n, eps);
+            return;
+        }
+        float ss = dot(x, xOff, x, xOff, n);
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, wOff + i))
+                    .intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * scale * weight[wOff + i];
+        }
+    }
+
+    public static void rmsnormScalar(float[] out, int outOff, float[] x, int xOff, float[] weight, int wOff, int n,
+                                     float eps) {
+        float ss = dotScalar(x, xOff, x, xOff, n);
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * scale * weight[wOff + i];
+        }
+    }
+
+    /** In-place softmax of {@code x[off .. off+n)}, shifted by the max for range safety. */
+    public static void softmax(float[] x, int off, int n) {
+        if (!VECTOR || n < L) {
+            softmaxScalar(x, off, n);
+            return;
+        }
+        float max = max(x, off, n);
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        scale(x, off, n, 1f / sum);
+    }
+
+    public static void softmaxScalar(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= inv;
+        }
+    }
+
+    /** Largest of {@code x[off .. off+n)} ({@code -Inf} if {@code n == 0}). */
+    public static float max(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        int i = 0;
+        if (VECTOR && n >= L) {
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                m = m.max(FloatVector.fromArray(F, x, off + i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX); // max is exact in any order
+        }
+        for (; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        return max;
+    }
+
+    /**
+     * SwiGLU: {@code gate[i] = silu(gate[i]) * up[i]} with {@code silu(g) = g / (1 + e^-g)}, in place in
+     * {@code gate}.
+     */
+    public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
+        // The exponential is scalar on both paths (see class comment); the rest is too small to gain from vectors.
+        siluMulScalar(gate, gOff, up, uOff, n);
+    }
+
+    public static void siluMulScalar(float[] gate, int gOff, float[] up, int uOff, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[gOff + i];
+            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+        }
+    }
+
+    /** {@code acc[accOff+i] += x[xOff+i]} (residual connection). */
+    public static void add(float[] acc, int accOff, float[] x, int xOff, int n) {
+        int i = 0;
+        if (VECTOR) {
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                FloatVector.fromArray(F, acc, accOff + i).add(FloatVector.fromArray(F, x, xOff + i))
+                        .intoArray(acc, accOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            acc[accOff + i] += x[xOff + i];
+        }
+    }
+
+    public static void addScalar(float[] acc, int accOff, float[] x, int xOff, int n) {
+        for (int i = 0; i < n; i++) {
+            acc[accOff + i] += x[xOff + i];
+        }
+    }
+
+    /** {@code x[off+i] *= s}. */
+    public static void scale(float[] x, int off, int n, float s) {
+        int i = 0;
+        if (VECTOR) {
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                FloatVector.fromArray(F, x, off + i).mul(s).intoArray(x, off + i);
+            }
+        }
+        for (; i < n; i++) {
+            x[off + i] *= s;
+        }
+    }
+
+    public static void scaleScalar(float[] x, int off, int n, float s) {
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= s;
+        }
+    }
+
+    /** Index (relative to {@code off}) of the first largest value of {@code x[off .. off+n)}; -1 if n == 0. */
+    public static int argmax(float[] x, int off, int n) {
+        if (n == 0) {
+            return -1;
+        }
+        // Find the max with vectors, then the first index holding it with a scalar scan.
+        float max = max(x, off, n);
+        for (int i = 0; i < n; i++) {
+            if (x[off + i] == max) {
+                return i;
+            }
+        }
+        return argmaxScalar(x, off, n); // only NaNs: fall back to the scalar rule
+    }
+
+    public static int argmaxScalar(float[] x, int off, int n) {
+        if (n == 0) {
+            return -1;
+        }
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (x[off + i] > x[off + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}

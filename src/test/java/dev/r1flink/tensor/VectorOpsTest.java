@@ -1,0 +1,150 @@
+package dev.r1flink.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** Each vector op against its scalar twin on random data, with lengths around the vector width. */
+class VectorOpsTest {
+
+    private static final int[] SIZES = {0, 1, 7, 8, 15, 16, 17, 31, 33, 128, 1000, 1536};
+
+    private final Random rnd = new Random(42);
+
+    private float[] gaussian(int n) {
+        return FloatTensorTest.gaussian(n, rnd);
+    }
+
+    private static double magnitude(float[] a, int aOff, float[] b, int bOff, int n) {
+        double m = 0;
+        for (int i = 0; i < n; i++) {
+            m += Math.abs((double) a[aOff + i] * b[bOff + i]);
+        }
+        return m;
+    }
+
+    @Test
+    void dot() {
+        for (int n : SIZES) {
+            float[] a = gaussian(n + 3), b = gaussian(n + 5);
+            float v = VectorOps.dot(a, 3, b, 5, n);
+            assertEquals(VectorOps.dotScalar(a, 3, b, 5, n), v, 1e-5 * magnitude(a, 3, b, 5, n) + 1e-30, "n=" + n);
+        }
+    }
+
+    @Test
+    void dotF16AndAxpyF16() {
+        for (int n : SIZES) {
+            short[] k = new short[n + 2];
+            float[] kf = new float[n + 2];
+            for (int i = 0; i < k.length; i++) {
+                k[i] = Float16.floatToHalf((float) rnd.nextGaussian());
+                kf[i] = Float16.halfToFloat(k[i]);
+            }
+            float[] q = gaussian(n + 1);
+            float v = VectorOps.dotF16(k, 2, q, 1, n);
+            float s = VectorOps.dotF16Scalar(k, 2, q, 1, n);
+            assertEquals(s, v, 1e-5 * magnitude(kf, 2, q, 1, n) + 1e-30, "dotF16 n=" + n);
+            assertEquals(VectorOps.dotScalar(kf, 2, q, 1, n), s, 0f, "halfs decode as Float16.halfToFloat");
+
+            float[] out = gaussian(n + 4);
+            float[] outScalar = out.clone();
+            VectorOps.axpyF16(0.37f, k, 2, out, 4, n);
+            VectorOps.axpyF16Scalar(0.37f, k, 2, outScalar, 4, n);
+            assertArrayEquals(outScalar, out, 1e-5f, "axpyF16 n=" + n);
+
+            float[] x = gaussian(n);
+            float[] o1 = gaussian(n);
+            float[] o2 = o1.clone();
+            VectorOps.axpy(-1.5f, x, 0, o1, 0, n);
+            VectorOps.axpyScalar(-1.5f, x, 0, o2, 0, n);
+            assertArrayEquals(o2, o1, 1e-5f, "axpy n=" + n);
+        }
+    }
+
+    @Test
+    void toHalfRoundsLikeFloat16() {
+        float[] x = gaussian(100);
+        short[] h = new short[103];
+        VectorOps.toHalf(x, 0, h, 3, 100);
+        for (int i = 0; i < 100; i++) {
+            assertEquals(Float16.floatToHalf(x[i]), h[3 + i]);
+        }
+    }
+
+    @Test
+    void rmsnorm() {
+        for (int n : SIZES) {
+            if (n == 0) {
+                continue;
+            }
+            float[] x = gaussian(n + 1), w = gaussian(n + 2);
+            float[] out = new float[n + 3], ref = new float[n + 3];
+            VectorOps.rmsnorm(out, 3, x, 1, w, 2, n, 1e-6f);
+            VectorOps.rmsnormScalar(ref, 3, x, 1, w, 2, n, 1e-6f);
+            assertArrayEquals(ref, out, 1e-5f, "n=" + n);
+            // Against the definition in double.
+            double ss = 0;
+            for (int i = 0; i < n; i++) {
+                ss += (double) x[1 + i] * x[1 + i];
+            }
+            double scale = 1 / Math.sqrt(ss / n + 1e-6);
+            for (int i = 0; i < n; i++) {
+                assertEquals(x[1 + i] * scale * w[2 + i], out[3 + i], 1e-5 * (1 + Math.abs(out[3 + i])));
+            }
+        }
+    }
+
+    @Test
+    void softmax() {
+        for (int n : SIZES) {
+            if (n == 0) {
+                continue;
+            }
+            float[] x = gaussian(n + 2);
+            for (int i = 0; i < x.length; i++) {
+                x[i] *= 20; // wide range: the max shift matters
+            }
+            float[] ref = x.clone();
+            VectorOps.softmax(x, 2, n);
+            VectorOps.softmaxScalar(ref, 2, n);
+            assertArrayEquals(ref, x, 1e-6f, "n=" + n);
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                sum += x[2 + i];
+            }
+            assertEquals(1.0, sum, 1e-5, "n=" + n);
+        }
+    }
+
+    @Test
+    void siluMulAddScaleArgmax() {
+        for (int n : SIZES) {
+            float[] g = gaussian(n), u = gaussian(n);
+            float[] g2 = g.clone();
+            VectorOps.siluMul(g, 0, u, 0, n);
+            for (int i = 0; i < n; i++) {
+                double e = g2[i] / (1 + Math.exp(-g2[i])) * u[i];
+                assertEquals(e, g[i], 1e-6 * (1 + Math.abs(e)));
+            }
+            float[] a = gaussian(n), b = gaussian(n);
+            float[] a2 = a.clone();
+            VectorOps.add(a, 0, b, 0, n);
+            VectorOps.addScalar(a2, 0, b, 0, n);
+            assertArrayEquals(a2, a, 0f);
+            VectorOps.scale(a, 0, n, 0.3f);
+            VectorOps.scaleScalar(a2, 0, n, 0.3f);
+            assertArrayEquals(a2, a, 0f);
+            assertEquals(VectorOps.argmaxScalar(a, 0, n), VectorOps.argmax(a, 0, n));
+        }
+        float[] ties = {1, 3, 2, 3, 3};
+        assertEquals(1, VectorOps.argmax(ties, 0, 5));
+        float[] big = new float[100];
+        big[77] = 5;
+        big[93] = 5;
+        assertEquals(77, VectorOps.argmax(big, 0, 100));
+        assertEquals(77 - 10, VectorOps.argmax(big, 10, 90));
+    }
+}
