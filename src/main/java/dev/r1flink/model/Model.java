@@ -277,7 +277,8 @@ public final class Model {
                     int kOff = kv.cell(seq, t) * kvDim + kvOff;
                     float dot = 0f;
                     for (int d = 0; d < hd; d++) {
-                        dot += s.q[qOff + d] * Half.toFloat(kCache[kOff + d]);
+                        float qd = GgmlRounding.ENABLED ? GgmlRounding.f16(s.q[qOff + d]) : s.q[qOff + d]; // opt-in, see GgmlRounding
+                        dot += qd * Half.toFloat(kCache[kOff + d]);
                     }
                     att[t] = dot * attentionScale;
                     max = Math.max(max, att[t]);
@@ -293,7 +294,7 @@ public final class Model {
                 int oOff = i * qDim + h * hd;
                 java.util.Arrays.fill(s.attOut, oOff, oOff + hd, 0f);
                 for (int t = 0; t <= pos; t++) {
-                    float a = att[t] * inv;
+                    float a = GgmlRounding.ENABLED ? GgmlRounding.f16(att[t] * inv) : att[t] * inv; // opt-in, see GgmlRounding
                     int vOff = kv.cell(seq, t) * kvDim + kvOff;
                     for (int d = 0; d < hd; d++) {
                         s.attOut[oOff + d] += a * Half.toFloat(vCache[vOff + d]);

@@ -76,7 +76,8 @@ public final class State {
 
         void run(Parallel parallel, FloatTensor w, float[] x, int n, float[] out) {
             this.w = w;
-            this.x = x;
+            // opt-in llama.cpp parity experiment (see GgmlRounding); off: x as is
+            this.x = GgmlRounding.ENABLED ? GgmlRounding.activations(w.type(), x, n * w.cols()) : x;
             this.n = n;
             this.out = out;
             parallel.forRange(w.rows(), 8, this);

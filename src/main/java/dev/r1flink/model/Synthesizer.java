@@ -303,8 +303,7 @@ public final class Synthesizer {
                     out[2 * i + 1] = (byte) (h >>> 8);
                 }
             }
-            default -> throw new UnsupportedOperationException("synthesizing " + type
-                    + " weights needs the tensor package's quantizer (not merged yet)");
+            default -> dev.r1flink.tensor.Quantizer.quantizeRow(type, row, 0, row.length, out, 0);
         }
     }
 
