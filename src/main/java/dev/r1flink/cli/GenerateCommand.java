@@ -6,16 +6,12 @@ import dev.r1flink.model.ContiguousKvCache;
 import dev.r1flink.model.Model;
 import dev.r1flink.model.State;
 import dev.r1flink.tensor.Parallel;
-import java.io.ByteArrayOutputStream;
+import dev.r1flink.tokenizer.BpeTokenizer;
+import dev.r1flink.tokenizer.Detokenizer;
+import dev.r1flink.tokenizer.Vocabulary;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -69,10 +65,12 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintStream err = System.err;
         long loadStart = System.nanoTime();
         Model m;
-        Vocab vocab;
+        BpeTokenizer tokenizer = null;
         try (GgufFile gguf = GgufFile.open(model)) {
             m = Model.load(gguf);
-            vocab = Vocab.from(gguf);
+            if (gguf.has(Vocabulary.KEY_TOKENS)) {
+                tokenizer = new BpeTokenizer(Vocabulary.from(gguf));
+            }
         }
         err.printf("generate: loaded %s (%s, %d layers, dim %d, vocab %d) in %.1fs%n", model,
                 m.config.architecture().ggufName, m.config.blockCount(), m.config.embeddingLength(),
@@ -81,8 +79,12 @@ public final class GenerateCommand implements Callable<Integer> {
         int[] input;
         if (promptIds != null) {
             input = promptIds;
+        } else if (prompt != null && tokenizer != null) {
+            input = raw ? tokenizer.encode(prompt, tokenizer.vocabulary().addBos(), true)
+                    : PromptEncoder.chat(tokenizer, prompt, !noThinkPrefix);
         } else if (prompt != null) {
-            input = PromptEncoder.encode(model, prompt, raw);
+            err.println("generate: " + model + " has no tokenizer: use --prompt-ids");
+            return 2;
         } else {
             err.println("generate: give --prompt or --prompt-ids");
             return 2;
@@ -100,7 +102,10 @@ public final class GenerateCommand implements Callable<Integer> {
         int vocabSize = m.config.vocabSize();
         float[] logits = new float[vocabSize];
         List<Integer> generated = new ArrayList<>();
-        Utf8Stream text = new Utf8Stream(out);
+        Detokenizer text = tokenizer != null ? tokenizer.detokenizer(false) : null;
+        Vocabulary vocab = tokenizer != null ? tokenizer.vocabulary() : null;
+        int thinkStart = vocab != null ? vocab.tokenId("<think>") : -1;
+        int thinkEnd = vocab != null ? vocab.tokenId("</think>") : -1;
         boolean reasoning = !raw && !noThinkPrefix && prompt != null;
         if (reasoning) {
             out.println("=== reasoning ===");
@@ -123,22 +128,23 @@ public final class GenerateCommand implements Callable<Integer> {
             for (int step = 0; step < maxTokens; step++) {
                 int token = temperature <= 0 ? argmax(logits) : sample(logits, temperature, rng);
                 generated.add(token);
-                if (vocab.isEndOfGeneration(token)) {
+                if (vocab != null && vocab.isEndOfGeneration(token)) {
                     break;
                 }
-                String piece = vocab.piece(token);
-                if (piece.equals("<think>")) {
-                    text.flush();
+                if (token == thinkStart) {
+                    out.print(text.flush());
+                    out.println();
                     out.println("=== reasoning ===");
                     reasoning = true;
-                } else if (piece.equals("</think>")) {
-                    text.flush();
+                } else if (token == thinkEnd) {
+                    out.print(text.flush());
                     out.println();
                     out.println("=== answer ===");
                     reasoning = false;
                 } else {
-                    text.write(vocab.bytes(token));
+                    out.print(text != null ? text.accept(token) : "<" + token + ">");
                 }
+                out.flush();
                 if (step == maxTokens - 1) {
                     break;
                 }
@@ -147,7 +153,9 @@ public final class GenerateCommand implements Callable<Integer> {
                 m.forward(batch, kv, state, logits, parallel);
             }
             long t2 = System.nanoTime();
-            text.flush();
+            if (text != null) {
+                out.print(text.flush());
+            }
             out.println();
             if (ids) {
                 StringBuilder sb = new StringBuilder();
@@ -190,128 +198,5 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         }
         return logits.length - 1;
-    }
-
-    /** Token pieces from the GGUF vocabulary (GPT-2 byte-level BPE), for decoding only. */
-    static final class Vocab {
-        private final String[] tokens;
-        private final int[] types;
-        private final boolean[] eog;
-        private static final int[] UNICODE_TO_BYTE = new int[512];
-
-        static {
-            // GPT-2 bytes_to_unicode: printable bytes map to themselves, the others to 256, 257, ... in order
-            Arrays.fill(UNICODE_TO_BYTE, -1);
-            int n = 0;
-            for (int b = 0; b < 256; b++) {
-                boolean printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-                UNICODE_TO_BYTE[printable ? b : 256 + n++] = b;
-            }
-        }
-
-        private Vocab(String[] tokens, int[] types, boolean[] eog) {
-            this.tokens = tokens;
-            this.types = types;
-            this.eog = eog;
-        }
-
-        static Vocab from(GgufFile gguf) {
-            if (!gguf.has("tokenizer.ggml.tokens")) {
-                return new Vocab(null, null, null);
-            }
-            String[] tokens = gguf.getStringArray("tokenizer.ggml.tokens");
-            int[] types = gguf.has("tokenizer.ggml.token_type") ? gguf.getIntArray("tokenizer.ggml.token_type") : null;
-            boolean[] eog = new boolean[tokens.length];
-            if (gguf.has("tokenizer.ggml.eos_token_id")) {
-                eog[gguf.getInt("tokenizer.ggml.eos_token_id")] = true;
-            }
-            if (gguf.has("tokenizer.ggml.eot_token_id")) {
-                eog[gguf.getInt("tokenizer.ggml.eot_token_id")] = true;
-            }
-            // as llama.cpp's vocab loader: well-known end-of-turn tokens also end generation
-            List<String> known = List.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                    "<|EOT|>", "<｜end▁of▁sentence｜>", "<|end_of_text|>");
-            for (int i = 0; i < tokens.length; i++) {
-                if (known.contains(tokens[i])) {
-                    eog[i] = true;
-                }
-            }
-            return new Vocab(tokens, types, eog);
-        }
-
-        boolean isEndOfGeneration(int token) {
-            return eog != null && token < eog.length && eog[token];
-        }
-
-        String piece(int token) {
-            return tokens == null || token >= tokens.length ? "<" + token + ">" : tokens[token];
-        }
-
-        /** The bytes a token stands for: byte-level decoded for normal tokens, the text itself for special ones. */
-        byte[] bytes(int token) {
-            String p = piece(token);
-            int type = types == null || token >= types.length ? 1 : types[token];
-            if (tokens == null || type != 1) {
-                return type == 3 || type == 5 ? new byte[0] : p.getBytes(StandardCharsets.UTF_8);
-            }
-            ByteArrayOutputStream b = new ByteArrayOutputStream(p.length());
-            for (int i = 0; i < p.length(); i++) {
-                char c = p.charAt(i);
-                int v = c < UNICODE_TO_BYTE.length ? UNICODE_TO_BYTE[c] : -1;
-                if (v >= 0) {
-                    b.write(v);
-                } else {
-                    byte[] raw = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-                    b.write(raw, 0, raw.length);
-                }
-            }
-            return b.toByteArray();
-        }
-    }
-
-    /** Writes UTF-8 bytes as text as soon as each character is complete (tokens may split characters). */
-    static final class Utf8Stream {
-        private final PrintStream out;
-        private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
-        private ByteBuffer pending = ByteBuffer.allocate(64);
-        private final CharBuffer chars = CharBuffer.allocate(256);
-
-        Utf8Stream(PrintStream out) {
-            this.out = out;
-        }
-
-        void write(byte[] bytes) {
-            if (pending.remaining() < bytes.length) {
-                ByteBuffer bigger = ByteBuffer.allocate(pending.capacity() + bytes.length * 2);
-                pending.flip();
-                bigger.put(pending);
-                pending = bigger;
-            }
-            pending.put(bytes);
-            pending.flip();
-            while (true) {
-                chars.clear();
-                var result = decoder.decode(pending, chars, false);
-                chars.flip();
-                out.print(chars);
-                if (!result.isOverflow()) {
-                    break;
-                }
-            }
-            pending.compact();
-            out.flush();
-        }
-
-        void flush() {
-            pending.flip();
-            chars.clear();
-            decoder.decode(pending, chars, true);
-            chars.flip();
-            out.print(chars);
-            pending.clear();
-            decoder.reset();
-            out.flush();
-        }
     }
 }

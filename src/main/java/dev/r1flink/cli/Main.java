@@ -6,7 +6,17 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code ./r1-flink} launcher. */
 @Command(name = "r1-flink", mixinStandardHelpOptions = true, version = "r1-flink 0.1.0",
         description = "DeepSeek-R1 reasoning models in pure Java, inside Apache Flink.",
-        subcommands = {CommandLine.HelpCommand.class, SynthCommand.class, GenerateCommand.class})
+        subcommands = {
+                CommandLine.HelpCommand.class,
+                TokenizeCommand.class,
+                SynthCommand.class,
+                GenerateCommand.class,
+                BenchCommand.class,
+                DemoCommand.class,
+                ProduceCommand.class,
+                ConsumeCommand.class,
+                SubmitCommand.class,
+        })
 public final class Main implements Runnable {
 
     @Override

@@ -1,15 +1,35 @@
 package dev.r1flink.cli;
 
-import java.nio.file.Path;
+import dev.r1flink.tokenizer.BpeTokenizer;
+import dev.r1flink.tokenizer.Vocabulary;
+import java.util.Arrays;
 
-/** Turns prompt text into token ids for {@code generate}: chat template + BPE from the model's own tokenizer. */
+/** Prompt text to token ids for {@code generate}. */
 final class PromptEncoder {
 
     private PromptEncoder() {}
 
-    static int[] encode(Path model, String prompt, boolean raw) {
-        // TODO(model): wire the tokenizer package's BpeTokenizer and ChatTemplate when they land on main.
-        throw new UnsupportedOperationException("text prompts need the tokenizer package (not merged yet): "
-                + "use --prompt-ids");
+    /**
+     * The R1 chat prompt {@code <｜begin▁of▁sentence｜><｜User｜>{prompt}<｜Assistant｜><think>\n}; control tokens
+     * placed by id, the user's text encoded without parsing control tokens. Vocabularies without R1's chat tokens
+     * (e.g. plain Llama 3) get BOS + the prompt.
+     */
+    static int[] chat(BpeTokenizer tokenizer, String prompt, boolean thinkPrefix) {
+        // TODO(model): use the tokenizer package's ChatTemplate once it is on main.
+        Vocabulary v = tokenizer.vocabulary();
+        int user = v.tokenId("<｜User｜>");
+        int assistant = v.tokenId("<｜Assistant｜>");
+        int[] text = tokenizer.encode(prompt, false, false);
+        if (user < 0 || assistant < 0) {
+            return tokenizer.encode(prompt, v.addBos(), false);
+        }
+        int[] think = thinkPrefix ? tokenizer.encode("<think>\n", false, false) : new int[0];
+        int[] out = new int[3 + text.length + think.length];
+        out[0] = v.bos();
+        out[1] = user;
+        System.arraycopy(text, 0, out, 2, text.length);
+        out[2 + text.length] = assistant;
+        System.arraycopy(think, 0, out, 3 + text.length, think.length);
+        return Arrays.copyOf(out, out.length);
     }
 }

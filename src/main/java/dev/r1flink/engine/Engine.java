@@ -1,10 +1,18 @@
 package dev.r1flink.engine;
 
+import dev.r1flink.model.Model;
+import dev.r1flink.model.ModelRunner;
+import dev.r1flink.tokenizer.BpeTokenizer;
+import dev.r1flink.tokenizer.Vocabulary;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
 /**
  * Runs generation requests on one loaded model, batching the requests in flight.
  *
  * <pre>{@code
- * try (Engine engine = Engine.open(model, EngineOptions.builder().threads(2).build())) {
+ * try (Engine engine = Engine.open(Path.of("r1-1.5b-q8_0.gguf"), EngineOptions.builder().threads(2).build())) {
  *     Generation g = engine.submit(GenerationRequest.builder("1", "What is 2+2?").build(), StreamListener.NONE);
  *     GenerationResult r = g.result().join();
  * }
@@ -25,4 +33,27 @@ public interface Engine extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * Opens a {@link BatchingEngine} on a model runtime and its tokenizer; the engine starts its thread at once.
+     * Closing the engine does not close the model.
+     */
+    static Engine open(ForwardModel model, TokenCodec codec, EngineOptions options) {
+        return new BatchingEngine(model, codec, options);
+    }
+
+    /**
+     * Opens an engine on a loaded model and its tokenizer. One {@link Model} (the weights, read-only) can back many
+     * engines in one JVM, e.g. one per Flink subtask; each engine has its own scratch state and KV cache.
+     */
+    static Engine open(Model model, BpeTokenizer tokenizer, EngineOptions options) {
+        return new BatchingEngine(new ModelForward(new ModelRunner(model)), new BpeTokenCodec(tokenizer), options);
+    }
+
+    /** Loads a GGUF model (weights and tokenizer) and opens an engine on it. */
+    static Engine open(Path modelFile, EngineOptions options) throws IOException {
+        Model model = Model.load(modelFile);
+        BpeTokenizer tokenizer = new BpeTokenizer(Vocabulary.load(modelFile));
+        return open(model, tokenizer, options);
+    }
 }

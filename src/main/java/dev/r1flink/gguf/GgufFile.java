@@ -366,6 +366,10 @@ public final class GgufFile implements AutoCloseable {
         private final FileChannel ch;
         private final long fileSize;
         private final ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        // One strict decoder for the whole header: vocabularies hold ~300k strings.
+        private final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
         private long bufStart; // file position of buf[0]
 
         HeaderReader(FileChannel ch, long fileSize) {
@@ -436,10 +440,7 @@ public final class GgufFile implements AutoCloseable {
                 done += n;
             }
             try {
-                return StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(bytes)).toString();
+                return utf8.decode(ByteBuffer.wrap(bytes)).toString();
             } catch (CharacterCodingException e) {
                 // llama.cpp's vocab files hold valid UTF-8; keep going with replacement rather than refuse the file.
                 return new String(bytes, StandardCharsets.UTF_8);

@@ -2,6 +2,7 @@ package dev.r1flink.model;
 
 import dev.r1flink.gguf.GgufFile;
 import dev.r1flink.tensor.Parallel;
+import dev.r1flink.tensor.VectorOps;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -123,17 +124,14 @@ public final class Model {
                     rope(s.k, off, s.ropeCos, s.ropeSin, i * halfRope);
                 }
                 // store k and v in the row's cell, rounded to F16
-                int cellOff = s.cells[i] * kvDim;
-                for (int d = 0; d < kvDim; d++) {
-                    kCache[cellOff + d] = Half.fromFloat(s.k[i * kvDim + d]);
-                    vCache[cellOff + d] = Half.fromFloat(s.v[i * kvDim + d]);
-                }
+                VectorOps.toHalf(s.k, i * kvDim, kCache, s.cells[i] * kvDim, kvDim);
+                VectorOps.toHalf(s.v, i * kvDim, vCache, s.cells[i] * kvDim, kvDim);
             }
             // attention of each (row, head) over positions 0..pos of the row's sequence
             s.attention.run(parallel, batch, kv, kCache, vCache);
             // output projection and residual
             s.matmul.run(parallel, L.attnOutput(), s.attOut, n, s.xb2);
-            addInPlace(s.x, s.xb2, n * dim);
+            VectorOps.add(s.x, 0, s.xb2, 0, n * dim);
 
             // ffn rmsnorm
             for (int i = 0; i < n; i++) {
@@ -142,12 +140,9 @@ public final class Model {
             // swiglu: down(silu(gate(x)) * up(x)), then residual
             s.matmul.run(parallel, L.ffnGate(), s.xb, n, s.hb);
             s.matmul.run(parallel, L.ffnUp(), s.xb, n, s.hb2);
-            for (int j = 0; j < n * ff; j++) {
-                float g = s.hb[j];
-                s.hb[j] = g / (1.0f + (float) Math.exp(-g)) * s.hb2[j];
-            }
+            VectorOps.siluMul(s.hb, 0, s.hb2, 0, n * ff);
             s.matmul.run(parallel, L.ffnDown(), s.hb, n, s.xb2);
-            addInPlace(s.x, s.xb2, n * dim);
+            VectorOps.add(s.x, 0, s.xb2, 0, n * dim);
         }
 
         // final rmsnorm of the rows that want logits, then the classifier
@@ -227,12 +222,6 @@ public final class Model {
         }
     }
 
-    private static void addInPlace(float[] x, float[] y, int len) {
-        for (int j = 0; j < len; j++) {
-            x[j] += y[j];
-        }
-    }
-
     /** Attention of units {@code [from, to)}, unit = row * headCount + head; each unit writes only its own output. */
     final class AttentionTask implements Parallel.RangeTask {
         private final State s;
@@ -274,12 +263,16 @@ public final class Model {
                 // scores q.k / sqrt(headDim) over the row's sequence, positions 0..pos
                 float max = Float.NEGATIVE_INFINITY;
                 for (int t = 0; t <= pos; t++) {
+<<<<<<< HEAD
                     int kOff = kv.cell(seq, t) * kvDim + kvOff;
                     float dot = 0f;
                     for (int d = 0; d < hd; d++) {
                         float qd = GgmlRounding.ENABLED ? GgmlRounding.f16(s.q[qOff + d]) : s.q[qOff + d]; // opt-in, see GgmlRounding
                         dot += qd * Half.toFloat(kCache[kOff + d]);
                     }
+=======
+                    float dot = VectorOps.dotF16(kCache, kv.cell(seq, t) * kvDim + kvOff, s.q, qOff, hd);
+>>>>>>> main
                     att[t] = dot * attentionScale;
                     max = Math.max(max, att[t]);
                 }
@@ -294,11 +287,15 @@ public final class Model {
                 int oOff = i * qDim + h * hd;
                 java.util.Arrays.fill(s.attOut, oOff, oOff + hd, 0f);
                 for (int t = 0; t <= pos; t++) {
+<<<<<<< HEAD
                     float a = GgmlRounding.ENABLED ? GgmlRounding.f16(att[t] * inv) : att[t] * inv; // opt-in, see GgmlRounding
                     int vOff = kv.cell(seq, t) * kvDim + kvOff;
                     for (int d = 0; d < hd; d++) {
                         s.attOut[oOff + d] += a * Half.toFloat(vCache[vOff + d]);
                     }
+=======
+                    VectorOps.axpyF16(att[t] * inv, vCache, kv.cell(seq, t) * kvDim + kvOff, s.attOut, oOff, hd);
+>>>>>>> main
                 }
             }
         }

@@ -5,6 +5,7 @@ import dev.r1flink.gguf.GgufValue;
 import dev.r1flink.gguf.GgufValueType;
 import dev.r1flink.gguf.GgufWriter;
 import dev.r1flink.tensor.GgmlType;
+import dev.r1flink.tensor.Quantizer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -15,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Writes a GGUF model with random weights and the shape of a real (or tiny test) model, deterministic per seed,
@@ -274,36 +276,23 @@ public final class Synthesizer {
         };
     }
 
-    private static void writeRows(Pending t, OutputStream os) throws IOException {
-        float[] row = new float[t.cols];
-        byte[] bytes = new byte[(int) t.type.byteSize(t.cols)];
-        for (int r = 0; r < t.rows; r++) {
-            t.filler.fill(r, row);
-            encode(t.type, row, bytes);
-            os.write(bytes);
-        }
-    }
+    /** Rows per parallel chunk: generated and quantized on all cores, then written in order. */
+    private static final int CHUNK_ROWS = 256;
 
-    /** Encodes one row of floats in a ggml type's layout. */
-    static void encode(GgmlType type, float[] row, byte[] out) {
-        switch (type) {
-            case F32 -> {
-                for (int i = 0; i < row.length; i++) {
-                    int b = Float.floatToRawIntBits(row[i]);
-                    out[4 * i] = (byte) b;
-                    out[4 * i + 1] = (byte) (b >>> 8);
-                    out[4 * i + 2] = (byte) (b >>> 16);
-                    out[4 * i + 3] = (byte) (b >>> 24);
-                }
-            }
-            case F16, BF16 -> {
-                for (int i = 0; i < row.length; i++) {
-                    short h = type == GgmlType.F16 ? Half.fromFloat(row[i]) : Half.bf16FromFloat(row[i]);
-                    out[2 * i] = (byte) h;
-                    out[2 * i + 1] = (byte) (h >>> 8);
-                }
-            }
-            default -> dev.r1flink.tensor.Quantizer.quantizeRow(type, row, 0, row.length, out, 0);
+    private static void writeRows(Pending t, OutputStream os) throws IOException {
+        int rowBytes = (int) t.type.byteSize(t.cols);
+        byte[] chunk = new byte[Math.min(t.rows, CHUNK_ROWS) * rowBytes];
+        ThreadLocal<float[]> rowBuffer = ThreadLocal.withInitial(() -> new float[t.cols]);
+        for (int from = 0; from < t.rows; from += CHUNK_ROWS) {
+            int start = from;
+            int n = Math.min(CHUNK_ROWS, t.rows - from);
+            // rows have their own seeds, so the result does not depend on which thread makes which row
+            IntStream.range(0, n).parallel().forEach(i -> {
+                float[] row = rowBuffer.get();
+                t.filler.fill(start + i, row);
+                Quantizer.quantizeRow(t.type, row, 0, t.cols, chunk, i * rowBytes);
+            });
+            os.write(chunk, 0, n * rowBytes);
         }
     }
 
@@ -338,7 +327,7 @@ public final class Synthesizer {
             Arrays.setAll(all, i -> i);
             return all;
         }
-        return java.util.stream.IntStream.range(0, vocab).filter(i -> tokenTypes[i] == 1).toArray();
+        return IntStream.range(0, vocab).filter(i -> tokenTypes[i] == 1).toArray();
     }
 
     /** The random initialization: every row from its own seed. */

@@ -44,6 +44,8 @@ public abstract class FloatTensor {
         }
     }
 
+    static final boolean SPREAD = !Boolean.getBoolean("r1.tensor.adjacentRows");
+
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** [rows][cols] in {@link #type()}'s block layout, starting at {@link #offset}. */
@@ -208,13 +210,19 @@ public abstract class FloatTensor {
         final int bs = type().blockSize();
         float[] tile = s.tile;
         float[] acc = s.acc(TILE_ROWS * batch * lanes);
-        for (int r0 = rowFrom; r0 < rowTo; r0 += TILE_ROWS) {
-            int nr = Math.min(TILE_ROWS, rowTo - r0);
+        // Groups of 4 rows a quarter of the range apart: 4 independent memory streams in different pages.
+        int quarter = SPREAD ? (rowTo - rowFrom) / TILE_ROWS : 1;
+        int groups = (rowTo - rowFrom) / TILE_ROWS;
+        int tail = rowFrom + groups * TILE_ROWS;
+        for (int g = 0; g < groups + (rowTo - tail); g++) {
+            int nr = g < groups ? TILE_ROWS : 1;
+            int first = g < groups ? (SPREAD ? rowFrom + g : rowFrom + g * TILE_ROWS) : tail + (g - groups);
+            int step = g < groups ? quarter : 1;
             Arrays.fill(acc, 0, nr * batch * lanes, 0f);
             for (int c0 = 0; c0 < cols; c0 += TILE_COLS) {
                 int kc = Math.min(TILE_COLS, cols - c0);
                 for (int i = 0; i < nr; i++) {
-                    dequantizeBlocks(r0 + i, c0 / bs, kc / bs, tile, i * TILE_COLS);
+                    dequantizeBlocks(first + i * step, c0 / bs, kc / bs, tile, i * TILE_COLS);
                 }
                 int xc = xOffset + c0;
                 if (nr == TILE_ROWS) {
@@ -226,21 +234,19 @@ public abstract class FloatTensor {
                         kernel4x1(tile, kc, x, xc + b * xStride, acc, b * lanes, batch * lanes);
                     }
                 } else {
-                    for (int i = 0; i < nr; i++) {
-                        int rowAcc = i * batch * lanes;
-                        int b = 0;
-                        for (; b + 4 <= batch; b += 4) {
-                            kernel1x4(tile, i * TILE_COLS, kc, x, xc + b * xStride, xStride, acc, rowAcc + b * lanes);
-                        }
-                        for (; b < batch; b++) {
-                            kernel1x1(tile, i * TILE_COLS, kc, x, xc + b * xStride, acc, rowAcc + b * lanes);
-                        }
+                    int b = 0;
+                    for (; b + 4 <= batch; b += 4) {
+                        kernel1x4(tile, 0, kc, x, xc + b * xStride, xStride, acc, b * lanes);
+                    }
+                    for (; b < batch; b++) {
+                        kernel1x1(tile, 0, kc, x, xc + b * xStride, acc, b * lanes);
                     }
                 }
             }
             for (int i = 0; i < nr; i++) {
+                int r = first + i * step;
                 for (int b = 0; b < batch; b++) {
-                    out[outOffset + b * outStride + r0 + i] =
+                    out[outOffset + b * outStride + r] =
                             Simd.sum(FloatVector.fromArray(Simd.F, acc, (i * batch + b) * lanes));
                 }
             }

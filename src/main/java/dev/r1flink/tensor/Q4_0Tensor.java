@@ -1,7 +1,6 @@
 package dev.r1flink.tensor;
 
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * ggml {@code block_q4_0}: 32 elements in 18 bytes, {@code d} (fp16) then {@code qs[16]}; the low nibble of
@@ -43,17 +42,24 @@ public final class Q4_0Tensor extends FloatTensor {
         }
     }
 
+    /**
+     * {@code L} elements from the low or high nibbles at {@code at}: {@code (nibble - 8) * d}. One
+     * load-decode-store per call, so no vector crosses a call boundary if C2 stops inlining.
+     */
+    private static void decode(byte[] data, int at, boolean high, float d, float[] out, int o) {
+        ByteVector q = ByteVector.fromArray(Simd.B, data, at);
+        ByteVector nibble = high ? Simd.shr(q, 4, 0xf) : q.and((byte) 0xf);
+        Simd.bytesToFloats(nibble.sub((byte) 8)).mul(d).intoArray(out, o);
+    }
+
     @Override
     protected void dequantizeBlocks(int row, int block0, int nBlocks, float[] out, int outOffset) {
         int p = offset + row * rowBytes + block0 * BYTES;
         for (int blk = 0, o = outOffset; blk < nBlocks; blk++, o += BLOCK, p += BYTES) {
             float d = half(data, p);
             for (int j = 0; j < 16; j += Simd.L) {
-                ByteVector q = ByteVector.fromArray(Simd.B, data, p + 2 + j);
-                ByteVector lo = q.and((byte) 0xf).sub((byte) 8);
-                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf).sub((byte) 8);
-                Simd.bytesToFloats(lo).mul(d).intoArray(out, o + j);
-                Simd.bytesToFloats(hi).mul(d).intoArray(out, o + 16 + j);
+                decode(data, p + 2 + j, false, d, out, o + j);
+                decode(data, p + 2 + j, true, d, out, o + 16 + j);
             }
         }
     }

@@ -1,7 +1,6 @@
 package dev.r1flink.tensor;
 
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * ggml {@code block_q4_K}: 256 elements in 144 bytes, {@code d} (fp16), {@code dmin} (fp16), {@code scales[12]}
@@ -71,6 +70,16 @@ public final class Q4_KTensor extends FloatTensor {
         }
     }
 
+    /**
+     * {@code L} elements from the low or high nibbles at {@code at}: {@code d1 * nibble - m1}. One
+     * load-decode-store per call, so no vector crosses a call boundary if C2 stops inlining.
+     */
+    private static void decode(byte[] data, int at, boolean high, float d1, float m1, float[] out, int o) {
+        ByteVector q = ByteVector.fromArray(Simd.B, data, at);
+        ByteVector nibble = high ? Simd.shr(q, 4, 0xf) : q.and((byte) 0xf);
+        Simd.bytesToFloats(nibble).mul(d1).sub(m1).intoArray(out, o);
+    }
+
     @Override
     protected void dequantizeBlocks(int row, int block0, int nBlocks, float[] out, int outOffset) {
         int p = offset + row * rowBytes + block0 * BYTES;
@@ -83,11 +92,8 @@ public final class Q4_KTensor extends FloatTensor {
                 int qs = p + 16 + 32 * g;
                 int y = o + 64 * g;
                 for (int l = 0; l < 32; l += Simd.L) {
-                    ByteVector q = ByteVector.fromArray(Simd.B, data, qs + l);
-                    ByteVector lo = q.and((byte) 0xf);
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf);
-                    Simd.bytesToFloats(lo).mul(d1).sub(m1).intoArray(out, y + l);
-                    Simd.bytesToFloats(hi).mul(d2).sub(m2).intoArray(out, y + 32 + l);
+                    decode(data, qs + l, false, d1, m1, out, y + l);
+                    decode(data, qs + l, true, d2, m2, out, y + 32 + l);
                 }
             }
         }

@@ -1,7 +1,6 @@
 package dev.r1flink.tensor;
 
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * ggml {@code block_q5_K}: 256 elements in 176 bytes, {@code d}, {@code dmin} (fp16), {@code scales[12]} (packed
@@ -59,6 +58,20 @@ public final class Q5_KTensor extends FloatTensor {
         }
     }
 
+    /**
+     * {@code L} elements: low or high nibbles at {@code qsAt} plus 16 where bit {@code bit} of the byte at
+     * {@code qhAt} is set, then {@code d1 * q - m1}. One load-decode-store per call, so no vector crosses a call
+     * boundary if C2 stops inlining.
+     */
+    private static void decode(byte[] data, int qsAt, boolean high, int qhAt, int bit, float d1, float m1,
+                               float[] out, int o) {
+        ByteVector q = ByteVector.fromArray(Simd.B, data, qsAt);
+        ByteVector h = ByteVector.fromArray(Simd.B, data, qhAt);
+        ByteVector nibble = high ? Simd.shr(q, 4, 0xf) : q.and((byte) 0xf);
+        ByteVector fifth = bit <= 4 ? Simd.shl(h, 4 - bit, 0x10) : Simd.shr(h, bit - 4, 0x10); // bit -> value 16
+        Simd.bytesToFloats(nibble.or(fifth)).mul(d1).sub(m1).intoArray(out, o);
+    }
+
     @Override
     protected void dequantizeBlocks(int row, int block0, int nBlocks, float[] out, int outOffset) {
         int p = offset + row * rowBytes + block0 * BYTES;
@@ -72,14 +85,8 @@ public final class Q5_KTensor extends FloatTensor {
                 int qs = p + 48 + 32 * g;
                 int y = o + 64 * g;
                 for (int l = 0; l < 32; l += Simd.L) {
-                    ByteVector q = ByteVector.fromArray(Simd.B, data, qs + l);
-                    ByteVector h = ByteVector.fromArray(Simd.B, data, p + 16 + l);
-                    ByteVector hLo = h.lanewise(VectorOperators.LSHR, 2 * g).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    ByteVector hHi = h.lanewise(VectorOperators.LSHR, 2 * g + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    ByteVector lo = q.and((byte) 0xf).or(hLo);
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf).or(hHi);
-                    Simd.bytesToFloats(lo).mul(d1).sub(m1).intoArray(out, y + l);
-                    Simd.bytesToFloats(hi).mul(d2).sub(m2).intoArray(out, y + 32 + l);
+                    decode(data, qs + l, false, p + 16 + l, 2 * g, d1, m1, out, y + l);
+                    decode(data, qs + l, true, p + 16 + l, 2 * g + 1, d2, m2, out, y + 32 + l);
                 }
             }
         }

@@ -1,7 +1,6 @@
 package dev.r1flink.tensor;
 
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * ggml {@code block_q6_K}: 256 elements in 210 bytes, {@code ql[128]} (low 4 bits), {@code qh[64]} (high 2 bits),
@@ -57,6 +56,20 @@ public final class Q6_KTensor extends FloatTensor {
         }
     }
 
+    /**
+     * {@code L} elements: the low or high nibbles at {@code qlAt}, bits {@code hbit, hbit+1} of the bytes at
+     * {@code qhAt} as bits 4-5, minus 32, times {@code scale}. One load-decode-store per call, so that no vector
+     * crosses a call boundary if C2 stops inlining (it does in one big loop body: NodeCountInliningCutoff).
+     */
+    private static void decode(byte[] data, int qlAt, boolean high, int qhAt, int hbit, float scale, float[] out,
+                               int o) {
+        ByteVector a = ByteVector.fromArray(Simd.B, data, qlAt);
+        ByteVector h = ByteVector.fromArray(Simd.B, data, qhAt);
+        ByteVector lo = high ? Simd.shr(a, 4, 0xf) : a.and((byte) 0xf);
+        ByteVector hi = hbit <= 4 ? Simd.shl(h, 4 - hbit, 0x30) : Simd.shr(h, hbit - 4, 0x30);
+        Simd.bytesToFloats(lo.or(hi).sub((byte) 32)).mul(scale).intoArray(out, o);
+    }
+
     @Override
     protected void dequantizeBlocks(int row, int block0, int nBlocks, float[] out, int outOffset) {
         int p = offset + row * rowBytes + block0 * BYTES;
@@ -67,24 +80,10 @@ public final class Q6_KTensor extends FloatTensor {
                 int y = o + 128 * n;
                 for (int l = 0; l < 32; l += Simd.L) {
                     int is = l / 16; // a vector never straddles a 16-element scale group (L is 8 or 16)
-                    ByteVector a = ByteVector.fromArray(Simd.B, data, ql + l);
-                    ByteVector b = ByteVector.fromArray(Simd.B, data, ql + l + 32);
-                    ByteVector h = ByteVector.fromArray(Simd.B, data, qh + l);
-                    ByteVector q1 = a.and((byte) 0xf)
-                            .or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = b.and((byte) 0xf)
-                            .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32);
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf)
-                            .or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32);
-                    ByteVector q4 = b.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf)
-                            .or(h.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32);
-                    Simd.bytesToFloats(q1).mul(d * data[sc + is]).intoArray(out, y + l);
-                    Simd.bytesToFloats(q2).mul(d * data[sc + is + 2]).intoArray(out, y + l + 32);
-                    Simd.bytesToFloats(q3).mul(d * data[sc + is + 4]).intoArray(out, y + l + 64);
-                    Simd.bytesToFloats(q4).mul(d * data[sc + is + 6]).intoArray(out, y + l + 96);
+                    decode(data, ql + l, false, qh + l, 0, d * data[sc + is], out, y + l);
+                    decode(data, ql + l + 32, false, qh + l, 2, d * data[sc + is + 2], out, y + l + 32);
+                    decode(data, ql + l, true, qh + l, 4, d * data[sc + is + 4], out, y + l + 64);
+                    decode(data, ql + l + 32, true, qh + l, 6, d * data[sc + is + 6], out, y + l + 96);
                 }
             }
         }

@@ -70,7 +70,20 @@ final class Simd {
         return v.lane(0);
     }
 
-    /** {@code L} bytes from {@code a[off]} as floats (sign-extended). */
+    /**
+     * {@code q >>> n} per byte, then {@code & mask}. x86 has no byte shift (the Vector API widens, shifts and
+     * narrows), so shift the same bits as int lanes and let the mask drop what crossed a byte boundary.
+     */
+    static ByteVector shr(ByteVector q, int n, int mask) {
+        return q.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) mask);
+    }
+
+    /** {@code (q << n) & mask} per byte, shifting as int lanes like {@link #shr}. */
+    static ByteVector shl(ByteVector q, int n, int mask) {
+        return q.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes().and((byte) mask);
+    }
+
+    /** {@code L} bytes as floats (sign-extended). */
     static FloatVector bytesToFloats(ByteVector b) {
         return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
     }

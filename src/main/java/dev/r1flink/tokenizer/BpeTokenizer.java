@@ -66,6 +66,11 @@ public final class BpeTokenizer {
         userDefined = Arrays.stream(allSpecial).filter(id -> vocab.tokenType(id) == TokenType.USER_DEFINED).toArray();
     }
 
+    /** Loads the vocabulary of a GGUF file and builds its tokenizer. */
+    public static BpeTokenizer load(java.nio.file.Path gguf) throws java.io.IOException {
+        return new BpeTokenizer(Vocabulary.load(gguf));
+    }
+
     public Vocabulary vocabulary() {
         return vocab;
     }
@@ -143,6 +148,13 @@ public final class BpeTokenizer {
                 }
             }
         }
+    }
+
+    /** BPE of one pre-tokenized word, special tokens not looked for (for tests against a reference merge loop). */
+    int[] encodeWord(String word) {
+        IntList out = new IntList(word.length());
+        encodeWord(word, new Merger(), out);
+        return out.toArray();
     }
 
     private void encodeWord(String word, Merger merger, IntList out) {

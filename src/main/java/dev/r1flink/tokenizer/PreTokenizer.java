@@ -26,7 +26,12 @@ import java.util.regex.Pattern;
  *       its own, newer tables; code points assigned after Unicode 13 may split differently.</li>
  *   <li>Case-insensitive contractions are spelled {@code '[sS]|'[tT]|...}, llama.cpp's form, so that {@code 'ſ}
  *       (long s) is not a contraction.</li>
- *   <li>{@code $} is {@code \z}: java.util.regex's {@code $} would also match before a final line terminator.</li>
+ *   <li>DeepSeek LLM's {@code \s+$} (white space at the end of a piece) is done by hand: as a regex it backtracks
+ *       quadratically on a long run of spaces that is not at the end, and a prompt can be any text.</li>
+ *   <li>Non-ASCII white space inside a literal class (DeepSeek LLM's {@code 　-。} and {@code ࠀ-一} ranges) matches
+ *       here as the regex says; llama.cpp rewrites such code points to {@code \v} before matching, so they never
+ *       match a literal class there. DeepSeek V3's {@code \p{S}} includes {@code ~} here, as in Unicode; llama.cpp's
+ *       ASCII symbol table leaves it out. Both only matter for rare texts; the golden vectors agree.</li>
  * </ul>
  */
 public final class PreTokenizer {
@@ -62,12 +67,15 @@ public final class PreTokenizer {
             + "\\x{104D8}-\\x{104FB}\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}\\x{118A0}-\\x{118DF}"
             + "\\x{1E900}-\\x{1E943}";
 
+    /** Marks the {@code \s+$} step, which {@link #split} does without a regex. */
+    private static final String TRAILING_WHITESPACE = "\\s+$";
+
     /** DeepSeek LLM (7B/67B): newlines alone, letters, ASCII/full-width punctuation, trailing space, CJK, digits. */
     private static final String[] DEEPSEEK_LLM = {
             "[\\r\\n]",
             "\\s?[" + DEEPSEEK_LLM_LETTERS + "]+",
             "\\s?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3000}-\\x{3002}]+",
-            "\\s+\\z",
+            TRAILING_WHITESPACE,
             "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+",
             "\\p{N}+",
     };
@@ -89,7 +97,9 @@ public final class PreTokenizer {
         this.ignoreMerges = ignoreMerges;
         this.patterns = new Pattern[regexes.length];
         for (int i = 0; i < regexes.length; i++) {
-            patterns[i] = Pattern.compile(regexes[i], Pattern.UNICODE_CHARACTER_CLASS);
+            // null marks the hand-written trailing white space step
+            patterns[i] = regexes[i] == TRAILING_WHITESPACE ? null
+                    : Pattern.compile(regexes[i], Pattern.UNICODE_CHARACTER_CLASS);
         }
     }
 
@@ -138,10 +148,27 @@ public final class PreTokenizer {
         for (Pattern pattern : patterns) {
             int[] next = new int[Math.max(16, n * 2)];
             int m = 0;
-            Matcher matcher = pattern.matcher(text);
+            Matcher matcher = pattern == null ? null : pattern.matcher(text);
             int start = 0;
             for (int i = 0; i < n; i++) {
                 int end = ends[i];
+                if (matcher == null) {
+                    // \s+$: the first match is the run of white space that ends the piece, if any.
+                    int ws = end;
+                    while (ws > start) {
+                        int cp = Character.codePointBefore(text, ws);
+                        if (!isWhiteSpace(cp)) {
+                            break;
+                        }
+                        ws -= Character.charCount(cp);
+                    }
+                    if (ws > start && ws < end) {
+                        next = add(next, m++, ws);
+                    }
+                    next = add(next, m++, end);
+                    start = end;
+                    continue;
+                }
                 // Default region bounds are opaque and anchoring: the piece is the whole input for this regex.
                 matcher.region(start, end);
                 int done = start;
@@ -169,6 +196,13 @@ public final class PreTokenizer {
             start = ends[i];
         }
         return words;
+    }
+
+    /** Unicode White_Space, what {@code \s} means under {@link Pattern#UNICODE_CHARACTER_CLASS}. */
+    static boolean isWhiteSpace(int cp) {
+        return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680
+                || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F
+                || cp == 0x3000;
     }
 
     private static int[] add(int[] a, int i, int v) {

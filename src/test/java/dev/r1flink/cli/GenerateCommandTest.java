@@ -63,4 +63,34 @@ class GenerateCommandTest {
         }
         assertTrue(Arrays.equals(want, got), Arrays.toString(want) + " vs " + Arrays.toString(got));
     }
+
+    @Test
+    void chatPromptWithVocabStreamsReasoningAndIds() throws Exception {
+        String shared = System.getProperty("r1.shared.dir");
+        Path vocab = shared == null ? null : Path.of(shared, "testdata/vocab/derived/ggml-vocab-deepseek-r1-qwen.gguf");
+        if (vocab == null || !java.nio.file.Files.exists(vocab)) {
+            if ("true".equals(System.getenv("CI"))) {
+                throw new AssertionError("test data missing: " + vocab);
+            }
+            org.junit.jupiter.api.Assumptions.abort("test data missing: " + vocab);
+        }
+        Path model = dir.resolve("v.gguf");
+        assertEquals(0, Main.commandLine().execute("synth", "--shape", "tiny-qwen3", "--type", "Q8_0",
+                "--vocab", vocab.toString(), "-o", model.toString()));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        int rc;
+        try {
+            rc = Main.commandLine().execute("generate", "-m", model.toString(), "--prompt", "Why is the sky blue?",
+                    "--max-tokens", "6", "--ids", "--threads", "1");
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(0, rc);
+        String[] lines = buf.toString(StandardCharsets.UTF_8).strip().split("\n");
+        assertEquals("=== reasoning ===", lines[0]);
+        // the synthesized model never emits EOS, so all 6 tokens come out
+        assertEquals(6, lines[lines.length - 1].trim().split(" ").length, String.join("\n", lines));
+    }
 }

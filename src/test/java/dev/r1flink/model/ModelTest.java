@@ -14,9 +14,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import java.util.stream.Stream;
 
-/** Forward pass of each architecture on tiny synthesized F32 models (no tokenizer, 512-token vocab). */
+/** Forward pass of each architecture on tiny synthesized models of every weight type (no tokenizer, 512-token vocab). */
 class ModelTest {
 
     @TempDir
@@ -37,15 +39,31 @@ class ModelTest {
         two.close();
     }
 
-    static synchronized Model model(String shape) throws IOException {
-        Model m = MODELS.get(shape);
+    static Model model(String shape) throws IOException {
+        return model(shape, "F32");
+    }
+
+    static synchronized Model model(String shape, String type) throws IOException {
+        String key = shape + "-" + type;
+        Model m = MODELS.get(key);
         if (m == null) {
-            Path f = dir.resolve(shape + ".gguf");
-            new Synthesizer(Synthesizer.shape(shape), "F32", null, 7).write(f, null);
+            Path f = dir.resolve(key + ".gguf");
+            new Synthesizer(Synthesizer.shape(shape), type, null, 7).write(f, null);
             m = Model.load(f);
-            MODELS.put(shape, m);
+            MODELS.put(key, m);
         }
         return m;
+    }
+
+    static Stream<Arguments> everyShapeAndType() {
+        return Stream.of("tiny-qwen2", "tiny-qwen2-tied", "tiny-llama", "tiny-qwen3")
+                .flatMap(shape -> Synthesizer.TYPES.stream().map(type -> Arguments.of(shape, type)));
+    }
+
+    static Stream<Arguments> batchCases() {
+        return Stream.concat(Synthesizer.TYPES.stream().map(type -> Arguments.of("tiny-qwen2", type)),
+                Stream.of(Arguments.of("tiny-llama", "F32"), Arguments.of("tiny-llama", "Q4_K_M"),
+                        Arguments.of("tiny-qwen3", "F32"), Arguments.of("tiny-qwen3", "Q8_0")));
     }
 
     static final int[][] SEQS = {
@@ -69,10 +87,11 @@ class ModelTest {
         return out;
     }
 
+    /** The reference works on the dequantized weights, so this checks the math, not the quantization. */
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-qwen2", "tiny-qwen2-tied", "tiny-llama", "tiny-qwen3"})
-    void agreesWithNaiveReference(String shape) throws IOException {
-        Model m = model(shape);
+    @MethodSource("everyShapeAndType")
+    void agreesWithNaiveReference(String shape, String type) throws IOException {
+        Model m = model(shape, type);
         for (int[] seq : SEQS) {
             float[][] got = tokenByToken(m, seq, two);
             ReferenceForward ref = new ReferenceForward(m, 64);
@@ -85,7 +104,7 @@ class ModelTest {
                 for (int v = 0; v < want.length; v++) {
                     float err = Math.abs(got[i][v] - want[v]);
                     if (err > 1e-4f * scale) {
-                        throw new AssertionError(shape + " pos " + i + " logit " + v + ": " + got[i][v]
+                        throw new AssertionError(shape + " " + type + " pos " + i + " logit " + v + ": " + got[i][v]
                                 + " vs reference " + want[v] + " (max |logit| " + scale + ")");
                     }
                 }
@@ -94,9 +113,9 @@ class ModelTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-qwen2", "tiny-llama", "tiny-qwen3"})
-    void batchOfSequencesIsBitIdenticalToEachAlone(String shape) throws IOException {
-        Model m = model(shape);
+    @MethodSource("batchCases")
+    void batchOfSequencesIsBitIdenticalToEachAlone(String shape, String type) throws IOException {
+        Model m = model(shape, type);
         int vocab = m.config.vocabSize();
         float[][][] alone = new float[SEQS.length][][];
         for (int q = 0; q < SEQS.length; q++) {
@@ -117,14 +136,14 @@ class ModelTest {
         m.forward(b, kv, m.newState(b.size()), logits, two);
         for (int r = 0; r < b.size(); r++) {
             float[] row = Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab);
-            assertArrayEquals(alone[b.seqIds[r]][b.positions[r]], row, shape + " row " + r);
+            assertArrayEquals(alone[b.seqIds[r]][b.positions[r]], row, shape + " " + type + " row " + r);
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-qwen2", "tiny-llama", "tiny-qwen3"})
-    void chunkedPrefillThenDecodeIsBitIdenticalToTokenByToken(String shape) throws IOException {
-        Model m = model(shape);
+    @MethodSource("batchCases")
+    void chunkedPrefillThenDecodeIsBitIdenticalToTokenByToken(String shape, String type) throws IOException {
+        Model m = model(shape, type);
         int vocab = m.config.vocabSize();
         int[] seq = SEQS[0];
         float[][] want = tokenByToken(m, seq, one);

@@ -1,5 +1,6 @@
 package dev.r1flink.model;
 
+import dev.r1flink.tensor.Float16;
 import dev.r1flink.tensor.FloatTensor;
 
 /**
@@ -170,7 +171,7 @@ final class ReferenceForward {
     private static float[] f16(float[] x) {
         float[] o = new float[x.length];
         for (int i = 0; i < x.length; i++) {
-            o[i] = Half.toFloat(Half.fromFloat(x[i]));
+            o[i] = Float16.halfToFloat(Float16.floatToHalf(x[i]));
         }
         return o;
     }

@@ -1,0 +1,168 @@
+package dev.r1flink.job;
+
+import dev.r1flink.engine.Engine;
+import dev.r1flink.engine.Generation;
+import dev.r1flink.engine.GenerationResult;
+import dev.r1flink.engine.StreamListener;
+import dev.r1flink.job.avro.InferenceResult;
+import dev.r1flink.job.avro.ResultFinishReason;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.async.ResultFuture;
+import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Runs each prompt on this slot's {@link Engine}. {@link #asyncInvoke} only submits (the engine batches whatever
+ * is in flight, up to the operator's capacity) and never blocks the task thread; the engine completes the result
+ * on its own thread. {@link #timeout} cancels the generation and emits a {@code TIMEOUT} result instead of failing
+ * the job.
+ */
+public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, InferenceResult> {
+
+    private static final long serialVersionUID = 1L;
+
+    private final JobSettings settings;
+    private final EngineFactory factory;
+
+    private transient ModelRegistry.Lease lease;
+    private transient Engine engine;
+    private transient InferenceMetrics metrics;
+    private transient String taskManager;
+    private transient int subtask;
+    /** Keyed by the input object itself: {@link #timeout} gets the very object {@link #asyncInvoke} got. */
+    private transient Map<ValidPrompt, Pending> pending;
+
+    public InferenceFunction(JobSettings settings, EngineFactory factory) {
+        this.settings = settings;
+        this.factory = factory;
+    }
+
+    /** One request in flight; {@code done} makes sure exactly one result is emitted (engine or timeout). */
+    private static final class Pending {
+        final long startNanos = System.nanoTime();
+        final AtomicBoolean done = new AtomicBoolean();
+        volatile Generation generation;
+    }
+
+    @Override
+    public void open(OpenContext ctx) throws Exception {
+        pending = new ConcurrentHashMap<>();
+        lease = ModelRegistry.acquire(factory, settings.modelPath, settings.engineOptions);
+        try {
+            engine = factory.start(lease.model(), settings.engineOptions, settings.threadsPerEngine());
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+        metrics = new InferenceMetrics(getRuntimeContext().getMetricGroup());
+        subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        String tm = getRuntimeContext().getMetricGroup().getAllVariables().get("<tm_id>");
+        taskManager = tm != null ? tm : java.net.InetAddress.getLoopbackAddress().getHostName();
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            if (engine != null) engine.close();
+        } finally {
+            if (lease != null) lease.close();
+        }
+    }
+
+    @Override
+    public void asyncInvoke(ValidPrompt in, ResultFuture<InferenceResult> out) {
+        Pending p = new Pending();
+        pending.put(in, p);
+        var request = Requests.toRequest(in.event, settings);
+        Generation g;
+        try {
+            g = engine.submit(request, StreamListener.NONE);
+        } catch (RuntimeException e) {
+            pending.remove(in);
+            complete(p, out, failed(in, request.seed(), ResultFinishReason.REJECTED,
+                    "the engine refused the request: " + e.getMessage(), p));
+            return;
+        }
+        p.generation = g;
+        metrics.submitted();
+        long seed = request.seed();
+        g.result().whenComplete((r, t) -> {
+            pending.remove(in);
+            metrics.inFlight.decrementAndGet();
+            InferenceResult result;
+            if (t != null) {
+                result = failed(in, seed, ResultFinishReason.ERROR, "engine failure: " + t, p);
+            } else {
+                metrics.finished(r);
+                result = toResult(in, seed, r);
+            }
+            complete(p, out, result);
+        });
+    }
+
+    @Override
+    public void timeout(ValidPrompt in, ResultFuture<InferenceResult> out) {
+        Pending p = pending.remove(in);
+        if (p == null) return; // finished while the timer fired; its result is on its way
+        long seed = in.event.getParams() == null || in.event.getParams().getSeed() == null
+                ? Seeds.ofEventId(in.event.getId()) : in.event.getParams().getSeed();
+        // Emit TIMEOUT before cancelling: cancel() may complete the generation (as CANCELLED) on this thread.
+        complete(p, out, failed(in, seed, ResultFinishReason.TIMEOUT, "no result within async.timeout="
+                + settings.asyncTimeout + "; raise it, lower maxTokens, or add TaskManagers", p));
+        Generation g = p.generation;
+        if (g != null) g.cancel();
+    }
+
+    private void complete(Pending p, ResultFuture<InferenceResult> out, InferenceResult r) {
+        if (p.done.compareAndSet(false, true)) {
+            metrics.emitted(r.getFinishReason());
+            out.complete(List.of(r));
+        }
+    }
+
+    private InferenceResult toResult(ValidPrompt in, long seed, GenerationResult r) {
+        return InferenceResult.newBuilder()
+                .setId(in.event.getId())
+                .setModel(settings.modelName)
+                .setReasoning(r.reasoning() == null ? "" : r.reasoning())
+                .setAnswer(r.answer() == null ? "" : r.answer())
+                .setFinishReason(ResultFinishReason.valueOf(r.finishReason().name()))
+                .setError(r.error())
+                .setPromptTokens(r.promptTokens())
+                .setReasoningTokens(r.reasoningTokens())
+                .setAnswerTokens(r.answerTokens())
+                .setQueuedMicros(r.queuedNanos() / 1000)
+                .setTimeToFirstTokenMicros(r.firstTokenNanos() / 1000)
+                .setTotalMicros(r.totalNanos() / 1000)
+                .setSeed(seed)
+                .setTaskManager(taskManager)
+                .setSubtask(subtask)
+                .setMetadata(in.event.getMetadata())
+                .build();
+    }
+
+    private InferenceResult failed(ValidPrompt in, long seed, ResultFinishReason reason, String error, Pending p) {
+        return InferenceResult.newBuilder()
+                .setId(in.event.getId())
+                .setModel(settings.modelName)
+                .setReasoning("")
+                .setAnswer("")
+                .setFinishReason(reason)
+                .setError(error)
+                .setPromptTokens(in.promptTokens)
+                .setReasoningTokens(0)
+                .setAnswerTokens(0)
+                .setQueuedMicros(0)
+                .setTimeToFirstTokenMicros(0)
+                .setTotalMicros((System.nanoTime() - p.startNanos) / 1000)
+                .setSeed(seed)
+                .setTaskManager(taskManager)
+                .setSubtask(subtask)
+                .setMetadata(in.event.getMetadata())
+                .build();
+    }
+}

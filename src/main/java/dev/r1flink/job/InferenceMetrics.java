@@ -1,0 +1,77 @@
+package dev.r1flink.job;
+
+import dev.r1flink.engine.GenerationResult;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.Meter;
+import org.apache.flink.metrics.MeterView;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The inference operator's metrics, in group {@code r1} of each subtask:
+ * <ul>
+ *   <li>{@code inFlight} (gauge): requests submitted to this slot's engine and not finished;</li>
+ *   <li>{@code queueWaitMs} (histogram): submit to first prefill step;</li>
+ *   <li>{@code batchSize} (histogram): requests in flight when one is submitted, i.e. how many sequences the engine
+ *       can batch. The engine does not report its actual per-step batch yet; wire its value here when it does;</li>
+ *   <li>{@code generatedTokens} (meter, tokens/s) and {@code reasoningTokens} / {@code answerTokens} (counters);</li>
+ *   <li>{@code timeToFirstTokenMs} (histogram);</li>
+ *   <li>{@code kvBlocksUsed} (gauge): -1 until the engine exposes its KV cache occupancy;</li>
+ *   <li>{@code results.<FINISH_REASON>} (counters).</li>
+ * </ul>
+ */
+final class InferenceMetrics {
+
+    private static final int WINDOW = 500;
+
+    final AtomicInteger inFlight = new AtomicInteger();
+    private final Histogram queueWaitMs;
+    private final Histogram batchSize;
+    private final Histogram timeToFirstTokenMs;
+    private final Counter generated;
+    private final Meter generatedPerSecond;
+    private final Counter reasoningTokens;
+    private final Counter answerTokens;
+    private final Map<dev.r1flink.job.avro.ResultFinishReason, Counter> results =
+            new EnumMap<>(dev.r1flink.job.avro.ResultFinishReason.class);
+
+    InferenceMetrics(MetricGroup parent) {
+        MetricGroup g = parent.addGroup("r1");
+        g.gauge("inFlight", inFlight::get);
+        queueWaitMs = g.histogram("queueWaitMs", new DescriptiveStatisticsHistogram(WINDOW));
+        batchSize = g.histogram("batchSize", new DescriptiveStatisticsHistogram(WINDOW));
+        timeToFirstTokenMs = g.histogram("timeToFirstTokenMs", new DescriptiveStatisticsHistogram(WINDOW));
+        generated = g.counter("generatedTokensTotal");
+        generatedPerSecond = g.meter("generatedTokens", new MeterView(generated));
+        reasoningTokens = g.counter("reasoningTokens");
+        answerTokens = g.counter("answerTokens");
+        g.gauge("kvBlocksUsed", () -> -1L);
+        MetricGroup r = g.addGroup("results");
+        for (var reason : dev.r1flink.job.avro.ResultFinishReason.values()) results.put(reason, r.counter(reason.name()));
+    }
+
+    void submitted() {
+        batchSize.update(inFlight.incrementAndGet());
+    }
+
+    void finished(GenerationResult r) {
+        queueWaitMs.update(r.queuedNanos() / 1_000_000);
+        if (r.generatedTokens() > 0) timeToFirstTokenMs.update(r.firstTokenNanos() / 1_000_000);
+        generated.inc(r.generatedTokens());
+        reasoningTokens.inc(r.reasoningTokens());
+        answerTokens.inc(r.answerTokens());
+    }
+
+    void emitted(dev.r1flink.job.avro.ResultFinishReason reason) {
+        results.get(reason).inc();
+    }
+
+    double tokensPerSecond() {
+        return generatedPerSecond.getRate();
+    }
+}

@@ -1,0 +1,144 @@
+package dev.r1flink.job;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every setting of the R1 job. A job definition file ({@code jobs/*.yaml}) sets them, together with Flink's own
+ * options ({@code parallelism.default}, {@code execution.checkpointing.interval}, ...); {@code -Dkey=value} on the
+ * command line overrides the file.
+ */
+public final class JobOptions {
+
+    private JobOptions() {
+    }
+
+    public static final ConfigOption<String> JOB_NAME = ConfigOptions.key("r1.job-name")
+            .stringType().defaultValue("r1-flink")
+            .withDescription("Name of the Flink job.");
+
+    // ---- Kafka
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("kafka.bootstrap-servers")
+            .stringType().defaultValue("localhost:9092")
+            .withDescription("Kafka brokers, host:port[,host:port].");
+
+    public static final ConfigOption<String> PROMPTS_TOPIC = ConfigOptions.key("kafka.prompts-topic")
+            .stringType().defaultValue("r1.prompts")
+            .withDescription("Topic the PromptEvents are read from.");
+
+    public static final ConfigOption<String> RESULTS_TOPIC = ConfigOptions.key("kafka.results-topic")
+            .stringType().defaultValue("r1.results")
+            .withDescription("Topic the InferenceResults are written to, transactionally (exactly once).");
+
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("kafka.dead-letter-topic")
+            .stringType().defaultValue("r1.dead-letters")
+            .withDescription("Topic for input records the job cannot serve (DeadLetter records).");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("kafka.group-id")
+            .stringType().defaultValue("r1-flink")
+            .withDescription("Consumer group; offsets are committed on checkpoints (for monitoring; Flink's "
+                    + "checkpoints are the source of truth).");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key("kafka.transactional-id-prefix")
+            .stringType().defaultValue("r1-flink")
+            .withDescription("Prefix of the Kafka transactional ids; must be unique per job writing to a cluster.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("kafka.transaction-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("Kafka transaction timeout. Must exceed the checkpoint interval plus the time to "
+                    + "recover, and stay below the broker's transaction.max.timeout.ms (15 min by default).");
+
+    public static final ConfigOption<String> STARTING_OFFSETS = ConfigOptions.key("kafka.starting-offsets")
+            .stringType().defaultValue("committed")
+            .withDescription("Where a fresh job starts reading: committed (the group's offsets, else earliest), "
+                    + "earliest or latest. A job restored from a checkpoint continues where it stopped.");
+
+    public static final ConfigOption<Boolean> BOUNDED = ConfigOptions.key("kafka.bounded")
+            .booleanType().defaultValue(false)
+            .withDescription("Stop after the prompts that are in the topic when the job starts (the job then "
+                    + "finishes, committing its last results).");
+
+    public static final ConfigOption<InputFormat> INPUT_FORMAT = ConfigOptions.key("input.format")
+            .enumType(InputFormat.class).defaultValue(InputFormat.AVRO)
+            .withDescription("Wire format of prompts: AVRO (single-object encoding), JSON (what "
+                    + "kafka-console-producer users send), or AUTO (either, told apart by the first bytes).");
+
+    // ---- Model and engine
+
+    public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("model.path")
+            .stringType().noDefaultValue()
+            .withDescription("Path of the GGUF model file, as seen by the TaskManagers.");
+
+    public static final ConfigOption<String> MODEL_NAME = ConfigOptions.key("model.name")
+            .stringType().noDefaultValue()
+            .withDescription("Name results carry and events may ask for; default: the file name without .gguf.");
+
+    public static final ConfigOption<List<String>> MODEL_ALIASES = ConfigOptions.key("model.aliases")
+            .stringType().asList().defaultValues()
+            .withDescription("Other names events may use for this model (e.g. deepseek-r1).");
+
+    public static final ConfigOption<String> ENGINE_FACTORY = ConfigOptions.key("engine.factory")
+            .stringType().defaultValue(ModelEngineFactory.class.getName())
+            .withDescription("EngineFactory class (public, no-arg constructor) that loads the model and starts "
+                    + "engines.");
+
+    public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
+            .intType().defaultValue(0)
+            .withDescription("Compute threads per slot's engine; 0 = this slot's share of the TaskManager's "
+                    + "cores (cores / engine.slots-per-taskmanager).");
+
+    public static final ConfigOption<Integer> SLOTS_PER_TASKMANAGER = ConfigOptions.key("engine.slots-per-taskmanager")
+            .intType().defaultValue(1)
+            .withDescription("Inference slots sharing one TaskManager's cores; set it to "
+                    + "taskmanager.numberOfTaskSlots.");
+
+    public static final ConfigOption<Map<String, String>> ENGINE_OPTIONS = ConfigOptions.key("engine.options")
+            .mapType().defaultValue(Map.of())
+            .withDescription("Engine settings passed to the EngineFactory as is (e.g. max-batch:8,kv-blocks:2048).");
+
+    // ---- Generation defaults and limits
+
+    public static final ConfigOption<Integer> MAX_TOKENS = ConfigOptions.key("generation.max-tokens")
+            .intType().defaultValue(2048)
+            .withDescription("Default cap on generated tokens (reasoning + answer) per event.");
+
+    public static final ConfigOption<Integer> MAX_TOKENS_LIMIT = ConfigOptions.key("generation.max-tokens-limit")
+            .intType().defaultValue(32768)
+            .withDescription("Largest maxTokens an event may ask for; more is dead-lettered.");
+
+    public static final ConfigOption<Integer> MAX_REASONING_TOKENS = ConfigOptions.key("generation.max-reasoning-tokens")
+            .intType().noDefaultValue()
+            .withDescription("Default thinking budget; unset = unlimited.");
+
+    public static final ConfigOption<Float> TEMPERATURE = ConfigOptions.key("generation.temperature")
+            .floatType().defaultValue(0.6f)
+            .withDescription("Default temperature (DeepSeek recommends 0.5-0.7 for R1).");
+
+    public static final ConfigOption<Float> TOP_P = ConfigOptions.key("generation.top-p")
+            .floatType().defaultValue(0.95f)
+            .withDescription("Default nucleus sampling mass.");
+
+    // ---- Async operator
+
+    public static final ConfigOption<Integer> ASYNC_CAPACITY = ConfigOptions.key("async.capacity")
+            .intType().defaultValue(16)
+            .withDescription("Requests in flight per inference subtask; the engine batches them. Beyond it the "
+                    + "operator applies back pressure.");
+
+    public static final ConfigOption<Duration> ASYNC_TIMEOUT = ConfigOptions.key("async.timeout")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("Longest time from arrival to result; after it the request is cancelled and a "
+                    + "TIMEOUT result is written.");
+
+    /** All options, for documentation and the CLI. */
+    public static final List<ConfigOption<?>> ALL = List.of(JOB_NAME, BOOTSTRAP_SERVERS, PROMPTS_TOPIC, RESULTS_TOPIC,
+            DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT, STARTING_OFFSETS, BOUNDED,
+            INPUT_FORMAT, MODEL_PATH, MODEL_NAME, MODEL_ALIASES, ENGINE_FACTORY, ENGINE_THREADS, SLOTS_PER_TASKMANAGER,
+            ENGINE_OPTIONS, MAX_TOKENS, MAX_TOKENS_LIMIT, MAX_REASONING_TOKENS, TEMPERATURE, TOP_P, ASYNC_CAPACITY,
+            ASYNC_TIMEOUT);
+}

@@ -1,0 +1,95 @@
+package dev.r1flink.job;
+
+import org.apache.flink.configuration.Configuration;
+
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** The {@link JobOptions} the operators need, read once on the client and shipped with the job graph. */
+public final class JobSettings implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    public final String modelPath;
+    public final String modelName;
+    public final Set<String> modelNames;
+    public final String engineFactoryClass;
+    public final int engineThreads;
+    public final int slotsPerTaskManager;
+    public final Map<String, String> engineOptions;
+    public final InputFormat inputFormat;
+    public final int maxTokens;
+    public final int maxTokensLimit;
+    public final Integer maxReasoningTokens;
+    public final float temperature;
+    public final float topP;
+    public final int asyncCapacity;
+    public final Duration asyncTimeout;
+
+    private JobSettings(Configuration c) {
+        modelPath = c.getOptional(JobOptions.MODEL_PATH).orElseThrow(
+                () -> new IllegalArgumentException("model.path is not set (the GGUF file the TaskManagers load)"));
+        modelName = c.getOptional(JobOptions.MODEL_NAME).orElseGet(() -> defaultName(modelPath));
+        TreeSet<String> names = new TreeSet<>(c.get(JobOptions.MODEL_ALIASES));
+        names.add(modelName);
+        modelNames = Set.copyOf(names);
+        engineFactoryClass = c.get(JobOptions.ENGINE_FACTORY);
+        engineThreads = c.get(JobOptions.ENGINE_THREADS);
+        slotsPerTaskManager = Math.max(1, c.get(JobOptions.SLOTS_PER_TASKMANAGER));
+        engineOptions = Map.copyOf(c.get(JobOptions.ENGINE_OPTIONS));
+        inputFormat = c.get(JobOptions.INPUT_FORMAT);
+        maxTokens = c.get(JobOptions.MAX_TOKENS);
+        maxTokensLimit = c.get(JobOptions.MAX_TOKENS_LIMIT);
+        maxReasoningTokens = c.getOptional(JobOptions.MAX_REASONING_TOKENS).orElse(null);
+        temperature = c.get(JobOptions.TEMPERATURE);
+        topP = c.get(JobOptions.TOP_P);
+        asyncCapacity = c.get(JobOptions.ASYNC_CAPACITY);
+        asyncTimeout = c.get(JobOptions.ASYNC_TIMEOUT);
+        if (maxTokens < 1 || maxTokens > maxTokensLimit) {
+            throw new IllegalArgumentException("generation.max-tokens must be in [1, generation.max-tokens-limit="
+                    + maxTokensLimit + "], got " + maxTokens);
+        }
+        if (asyncCapacity < 1) throw new IllegalArgumentException("async.capacity must be >= 1, got " + asyncCapacity);
+    }
+
+    public static JobSettings from(Configuration c) {
+        return new JobSettings(c);
+    }
+
+    /** Threads for one slot's engine: the configured count, or this slot's share of the machine. */
+    public int threadsPerEngine() {
+        if (engineThreads > 0) return engineThreads;
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / slotsPerTaskManager);
+    }
+
+    /** The factory named by {@code engine.factory}, from the job's class loader. */
+    public EngineFactory newEngineFactory() {
+        try {
+            Class<?> k = Class.forName(engineFactoryClass, true, Thread.currentThread().getContextClassLoader());
+            return (EngineFactory) k.getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            throw new IllegalArgumentException("engine.factory " + engineFactoryClass
+                    + " is not a public EngineFactory class with a no-arg constructor", e);
+        }
+    }
+
+    static String defaultName(String path) {
+        String f = Path.of(path).getFileName().toString();
+        return f.endsWith(".gguf") ? f.substring(0, f.length() - 5) : f;
+    }
+
+    @Override
+    public String toString() {
+        return "JobSettings{model=" + modelName + " (" + modelPath + "), factory=" + engineFactoryClass
+                + ", input=" + inputFormat + ", capacity=" + asyncCapacity + ", timeout=" + asyncTimeout + "}";
+    }
+
+    static List<String> sortedNames(Set<String> s) {
+        return List.copyOf(new TreeSet<>(s));
+    }
+}

@@ -1,0 +1,129 @@
+package dev.r1flink.local;
+
+import dev.r1flink.job.JobOptions;
+import dev.r1flink.job.PromptCodec;
+import dev.r1flink.job.R1FlinkJob;
+import dev.r1flink.job.avro.DeadLetter;
+import dev.r1flink.job.avro.InferenceResult;
+import dev.r1flink.job.avro.PromptEvent;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Everything in one process: Kafka's broker on 127.0.0.1, a local Flink cluster, the job reading the prompts
+ * published before it started ({@code kafka.bounded}), and a reader printing each committed result as it arrives.
+ * The job finishes by itself after the last prompt; its final checkpoint commits the last results.
+ */
+public final class LocalDemo {
+
+    private final Configuration conf;
+    private final List<PromptEvent> prompts;
+    private final PrintStream out;
+
+    public LocalDemo(Configuration conf, List<PromptEvent> prompts, PrintStream out) {
+        this.conf = conf;
+        this.prompts = prompts;
+        this.out = out;
+    }
+
+    /** Runs the demo; returns the results in arrival order. */
+    public List<InferenceResult> run(Duration timeout) throws Exception {
+        long t0 = System.nanoTime();
+        out.println("r1-flink demo: starting Kafka (KRaft, 127.0.0.1) ...");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            Configuration c = new Configuration(conf);
+            c.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            c.set(JobOptions.BOUNDED, true);
+            c.set(JobOptions.STARTING_OFFSETS, "earliest");
+            int partitions = Math.max(1, c.get(CoreOptions.DEFAULT_PARALLELISM));
+            String promptsTopic = c.get(JobOptions.PROMPTS_TOPIC);
+            String resultsTopic = c.get(JobOptions.RESULTS_TOPIC);
+            String deadTopic = c.get(JobOptions.DEAD_LETTER_TOPIC);
+            kafka.createTopics(partitions, promptsTopic, resultsTopic, deadTopic);
+            out.printf("  broker %s, topics %s -> %s (dead letters: %s)%n", kafka.bootstrapServers(), promptsTopic,
+                    resultsTopic, deadTopic);
+
+            try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(kafka.bootstrapServers(), Map.of())) {
+                for (PromptEvent e : prompts) {
+                    e.setCreatedAt(Instant.now());
+                    p.send(new ProducerRecord<>(promptsTopic, e.getId().getBytes(StandardCharsets.UTF_8),
+                            PromptCodec.encode(e)));
+                }
+                p.flush();
+            }
+            out.printf("  published %d prompts; starting Flink (parallelism %d, model %s) ...%n%n", prompts.size(),
+                    partitions, c.get(JobOptions.MODEL_PATH));
+
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(c);
+            JobClient job = R1FlinkJob.start(env, c);
+            return collect(kafka, c, job, timeout, t0);
+        }
+    }
+
+    private List<InferenceResult> collect(EmbeddedKafka kafka, Configuration c, JobClient job, Duration timeout,
+                                          long t0) throws Exception {
+        ResultPrinter printer = new ResultPrinter(out);
+        List<InferenceResult> results = new java.util.ArrayList<>();
+        Set<String> expected = new HashSet<>();
+        for (PromptEvent e : prompts) expected.add(e.getId());
+        int dead = 0;
+        long tokens = 0;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (KafkaConsumer<byte[], byte[]> r = KafkaClients.committedReader(kafka.bootstrapServers(), "r1-demo-reader",
+                true, Map.of())) {
+            r.subscribe(List.of(c.get(JobOptions.RESULTS_TOPIC), c.get(JobOptions.DEAD_LETTER_TOPIC)));
+            JobStatus status = JobStatus.RUNNING;
+            while (results.size() + dead < prompts.size() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> rec : r.poll(Duration.ofMillis(200))) {
+                    if (rec.topic().equals(c.get(JobOptions.DEAD_LETTER_TOPIC))) {
+                        dead++;
+                        printer.print(DeadLetter.getDecoder().decode(rec.value()));
+                        continue;
+                    }
+                    InferenceResult res = InferenceResult.getDecoder().decode(rec.value());
+                    results.add(res);
+                    tokens += res.getReasoningTokens() + res.getAnswerTokens();
+                    printer.print(res, String.format("[%d/%d]", results.size() + dead, prompts.size()));
+                    out.println();
+                }
+                status = job.getJobStatus().get();
+                if (status.isGloballyTerminalState() && status != JobStatus.FINISHED) break;
+            }
+            if (results.size() + dead < prompts.size()) {
+                job.cancel();
+                throw new IllegalStateException("the job " + (status.isGloballyTerminalState() ? "ended " + status
+                        : "did not finish in " + timeout) + " with " + (results.size() + dead) + " of " + prompts.size()
+                        + " results; see the log (R1_LOG_LEVEL=INFO)");
+            }
+        }
+        job.getJobExecutionResult().get();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        out.printf("done: %d results, %d dead letters, %d generated tokens in %.1f s (%.1f tok/s end to end)%n",
+                results.size(), dead, tokens, secs, tokens / secs);
+        return results;
+    }
+
+    /** Reads a JSONL prompt file. */
+    public static List<PromptEvent> prompts(java.nio.file.Path file) throws IOException {
+        try (var in = java.nio.file.Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            return SamplePrompts.read(in, file.toString());
+        }
+    }
+}
