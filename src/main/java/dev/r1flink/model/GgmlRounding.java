@@ -1,5 +1,6 @@
 package dev.r1flink.model;
 
+import dev.r1flink.tensor.Float16;
 import dev.r1flink.tensor.GgmlType;
 
 /**
@@ -25,7 +26,7 @@ final class GgmlRounding {
     private GgmlRounding() {}
 
     static float f16(float x) {
-        return Half.toFloat(Half.fromFloat(x));
+        return Float16.halfToFloat(Float16.floatToHalf(x));
     }
 
     /** A copy of {@code x} with {@code x[0..len)} rounded as ggml rounds activations for weights of {@code type}. */
@@ -39,7 +40,7 @@ final class GgmlRounding {
             }
             case BF16 -> {
                 for (int i = 0; i < len; i++) {
-                    y[i] = Half.bf16ToFloat(Half.bf16FromFloat(x[i]));
+                    y[i] = Float16.bf16ToFloat(Float16.floatToBf16(x[i]));
                 }
             }
             case Q8_0, Q4_0 -> {
