@@ -6,6 +6,7 @@ import dev.r1flink.tensor.Parallel;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -115,11 +116,10 @@ public final class BatchingEngine implements Engine {
 
     private static Generation failed(GenerationRequest request, String why, int promptTokens) {
         GenerationResult r = new GenerationResult(request.id(), "", "", FinishReason.ERROR, why, promptTokens, 0, 0, 0, 0, 0);
+        CompletableFuture<GenerationResult> f = CompletableFuture.completedFuture(r);
         return new Generation() {
-            private final java.util.concurrent.CompletableFuture<GenerationResult> f =
-                    java.util.concurrent.CompletableFuture.completedFuture(r);
             @Override public String id() { return request.id(); }
-            @Override public java.util.concurrent.CompletableFuture<GenerationResult> result() { return f; }
+            @Override public CompletableFuture<GenerationResult> result() { return f; }
             @Override public void cancel() { }
         };
     }
@@ -201,6 +201,9 @@ public final class BatchingEngine implements Engine {
             closed = true;
         }
         wakeUp();
+        if (Thread.currentThread() == thread) {
+            return; // called from a listener: the loop sees `closed` after this step and cancels the rest
+        }
         boolean interrupted = false;
         while (thread.isAlive()) {
             try {

@@ -1,22 +1,21 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.tokenizer.BpeTokenizer;
+import dev.r1flink.tokenizer.ChatTemplate;
 import dev.r1flink.tokenizer.Vocabulary;
 
-import java.util.Arrays;
 
 /**
- * The model's own tokenizer as the engine sees it, with DeepSeek-R1's chat template:
+ * The model's own tokenizer as the engine sees it, with DeepSeek-R1's {@link ChatTemplate}:
  * {@code <BOS>{system}<｜User｜>{prompt}<｜Assistant｜><think>\n}. User and system text are encoded with special
  * tokens <em>not</em> parsed, so a prompt cannot forge a turn marker; only {@code raw} requests parse them. A
- * vocabulary without R1's turn tokens (e.g. a synthesized test model) gets the prompt text alone.
+ * vocabulary without R1's turn tokens (not an R1 model) gets its prompt text alone.
  */
 public final class BpeTokenCodec implements TokenCodec {
     private final BpeTokenizer tokenizer;
     private final Vocabulary vocab;
     private final byte[][] pieces;    // [vocab] bytes of each token, copied once: decoding allocates nothing
-    private final int user;
-    private final int assistant;
+    private final ChatTemplate chat;  // null: not an R1 vocabulary
     private final int thinkStart;
     private final int thinkEnd;
 
@@ -27,10 +26,15 @@ public final class BpeTokenCodec implements TokenCodec {
         for (int i = 0; i < pieces.length; i++) {
             pieces[i] = tokenizer.tokenBytes(i);
         }
-        this.user = vocab.tokenId("<｜User｜>");
-        this.assistant = vocab.tokenId("<｜Assistant｜>");
-        this.thinkStart = vocab.tokenId("<think>");
-        this.thinkEnd = vocab.tokenId("</think>");
+        ChatTemplate t;
+        try {
+            t = new ChatTemplate(tokenizer);
+        } catch (IllegalArgumentException notR1) {
+            t = null;
+        }
+        this.chat = t;
+        this.thinkStart = vocab.tokenId(ChatTemplate.THINK_TEXT);
+        this.thinkEnd = vocab.tokenId(ChatTemplate.END_THINK_TEXT);
     }
 
     public BpeTokenizer tokenizer() {
@@ -42,21 +46,11 @@ public final class BpeTokenCodec implements TokenCodec {
         if (request.raw()) {
             return tokenizer.encode(request.prompt(), vocab.addBos(), true);
         }
-        IntBuf out = new IntBuf();
-        if (vocab.addBos() && vocab.bos() >= 0) {
-            out.add(vocab.bos());
+        if (chat == null) {
+            String text = request.system() == null ? request.prompt() : request.system() + request.prompt();
+            return tokenizer.encode(text, vocab.addBos(), false);
         }
-        if (request.system() != null && !request.system().isEmpty()) {
-            out.addAll(tokenizer.encode(request.system()));
-        }
-        if (user >= 0) out.add(user);
-        out.addAll(tokenizer.encode(request.prompt()));
-        if (assistant >= 0) out.add(assistant);
-        if (thinkPrefix && thinkStart >= 0) {
-            out.add(thinkStart);
-            out.addAll(tokenizer.encode("\n"));
-        }
-        return out.toArray();
+        return chat.apply(request.system(), request.prompt(), thinkPrefix);
     }
 
     @Override
@@ -82,23 +76,5 @@ public final class BpeTokenCodec implements TokenCodec {
     @Override
     public int thinkEnd() {
         return thinkEnd;
-    }
-
-    private static final class IntBuf {
-        int[] a = new int[64];
-        int n;
-
-        void add(int v) {
-            if (n == a.length) a = Arrays.copyOf(a, n * 2);
-            a[n++] = v;
-        }
-
-        void addAll(int[] vs) {
-            for (int v : vs) add(v);
-        }
-
-        int[] toArray() {
-            return Arrays.copyOf(a, n);
-        }
     }
 }

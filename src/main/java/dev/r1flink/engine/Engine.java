@@ -18,8 +18,12 @@ import java.nio.file.Path;
  * }
  * }</pre>
  *
- * <p>{@link #submit} never blocks; {@link #close()} completes every open request (as CANCELLED if unfinished), so
- * nothing is left hanging. Implementations are thread-safe.
+ * <p>{@link #submit} never blocks (it tokenizes on the caller's thread and enqueues); {@link #close()} completes every
+ * open request (as CANCELLED if unfinished), so nothing is left hanging. Implementations are thread-safe. The
+ * listener runs on the engine thread; if it throws, that request ends as ERROR.
+ *
+ * <p>Token counts: the {@code </think>} the model generates counts as reasoning; end-of-sequence and the tokens
+ * injected when the thinking budget is spent count as neither. Stop strings match the answer only.
  */
 public interface Engine extends AutoCloseable {
 

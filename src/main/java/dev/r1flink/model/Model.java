@@ -99,9 +99,7 @@ public final class Model {
                 rmsnorm(s.xb, i * dim, s.x, i * dim, L.attnNorm(), dim, eps);
             }
             // q, k, v projections of all rows (+ bias for qwen2)
-            s.matmul.run(parallel, L.attnQ(), s.xb, n, s.q);
-            s.matmul.run(parallel, L.attnK(), s.xb, n, s.k);
-            s.matmul.run(parallel, L.attnV(), s.xb, n, s.v);
+            s.matmul.run(parallel, s.xb, n, L.attnQ(), s.q, L.attnK(), s.k, L.attnV(), s.v);
             if (L.attnQBias() != null) {
                 addRows(s.q, L.attnQBias(), n);
                 addRows(s.k, L.attnKBias(), n);
@@ -138,8 +136,7 @@ public final class Model {
                 rmsnorm(s.xb, i * dim, s.x, i * dim, L.ffnNorm(), dim, eps);
             }
             // swiglu: down(silu(gate(x)) * up(x)), then residual
-            s.matmul.run(parallel, L.ffnGate(), s.xb, n, s.hb);
-            s.matmul.run(parallel, L.ffnUp(), s.xb, n, s.hb2);
+            s.matmul.run(parallel, s.xb, n, L.ffnGate(), s.hb, L.ffnUp(), s.hb2, null, null);
             VectorOps.siluMul(s.hb, 0, s.hb2, 0, n * ff);
             s.matmul.run(parallel, L.ffnDown(), s.hb, n, s.xb2);
             VectorOps.add(s.x, 0, s.xb2, 0, n * dim);

@@ -1,6 +1,10 @@
 package dev.r1flink.tensor;
 
 import jdk.incubator.vector.ByteVector;
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+
+import jdk.incubator.vector.FloatVector;
 
 /**
  * ggml {@code block_q4_0}: 32 elements in 18 bytes, {@code d} (fp16) then {@code qs[16]}; the low nibble of
@@ -10,6 +14,8 @@ public final class Q4_0Tensor extends FloatTensor {
 
     static final int BLOCK = 32;
     static final int BYTES = 18;
+    private static final byte LOW = 0xf;
+    private static final byte EIGHT = 8;
 
     public Q4_0Tensor(int rows, int cols, byte[] data, int offset) {
         super(GgmlType.Q4_0, rows, cols, data, offset);
@@ -62,5 +68,43 @@ public final class Q4_0Tensor extends FloatTensor {
                 decode(data, p + 2 + j, true, d, out, o + 16 + j);
             }
         }
+    }
+
+    @Override
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+        byte[] data = this.data;
+        int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
+        int p2 = offset + r2 * rowBytes, p3 = offset + r3 * rowBytes;
+        FloatVector a0 = FloatVector.zero(Simd.F), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES, p2 += BYTES, p3 += BYTES) {
+            float d0 = half(data, p0), d1 = half(data, p1), d2 = half(data, p2), d3 = half(data, p3);
+            // Column order within the block: low nibbles are elements 0..15, high nibbles 16..31. Vector API calls
+            // only (see Q8_0Tensor.dot4); the high nibbles are shifted as int lanes (see Simd.shr).
+            for (int j = 0; j < 16; j += Simd.L) {
+                ByteVector q0 = ByteVector.fromArray(Simd.B, data, p0 + 2 + j);
+                ByteVector q1 = ByteVector.fromArray(Simd.B, data, p1 + 2 + j);
+                ByteVector q2 = ByteVector.fromArray(Simd.B, data, p2 + 2 + j);
+                ByteVector q3 = ByteVector.fromArray(Simd.B, data, p3 + 2 + j);
+                FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + j);
+                a0 = ((FloatVector) q0.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d0).fma(v, a0);
+                a1 = ((FloatVector) q1.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d1).fma(v, a1);
+                a2 = ((FloatVector) q2.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d2).fma(v, a2);
+                a3 = ((FloatVector) q3.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d3).fma(v, a3);
+                v = FloatVector.fromArray(Simd.F, x, xOffset + c + 16 + j);
+                a0 = ((FloatVector) q0.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                        .convertShape(B2F, Simd.F, 0)).mul(d0).fma(v, a0);
+                a1 = ((FloatVector) q1.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                        .convertShape(B2F, Simd.F, 0)).mul(d1).fma(v, a1);
+                a2 = ((FloatVector) q2.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                        .convertShape(B2F, Simd.F, 0)).mul(d2).fma(v, a2);
+                a3 = ((FloatVector) q3.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                        .convertShape(B2F, Simd.F, 0)).mul(d3).fma(v, a3);
+            }
+        }
+        out4[0] = Simd.sum(a0);
+        out4[1] = Simd.sum(a1);
+        out4[2] = Simd.sum(a2);
+        out4[3] = Simd.sum(a3);
+        return true;
     }
 }

@@ -37,7 +37,7 @@ class BpeTokenCodecTest {
     @Test
     void promptsFollowTheR1Template() {
         int[] t = codec.encodePrompt(GenerationRequest.builder("x", "What is 2+2?").system("Be brief.").build(), true);
-        String expected = (vocab.addBos() ? "<｜begin▁of▁sentence｜>" : "") + "Be brief.<｜User｜>What is 2+2?<｜Assistant｜><think>\n";
+        String expected = "<｜begin▁of▁sentence｜>Be brief.<｜User｜>What is 2+2?<｜Assistant｜><think>\n";
         assertEquals(expected, text(t));
         assertEquals(codec.thinkStart(), t[t.length - 2]);
         int[] noThink = codec.encodePrompt(GenerationRequest.builder("x", "hi").build(), false);
