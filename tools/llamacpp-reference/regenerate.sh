@@ -55,3 +55,6 @@ for type in Q8_0 Q4_0 Q4_K Q5_K Q6_K; do
   lower=$(echo "$type" | tr 'A-Z' 'a-z')
   golden "qwen2-$lower" tiny-qwen2 "$type" forced
 done
+# K-quants on the other two architectures (qk-norm and llama3 rope factors under quantization)
+golden llama-q4_k tiny-llama Q4_K forced
+golden qwen3-q4_k tiny-qwen3 Q4_K forced

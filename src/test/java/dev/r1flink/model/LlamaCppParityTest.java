@@ -38,12 +38,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LlamaCppParityTest {
 
     /*
-     * Tolerances on |our relative logit - llama.cpp's| over llama.cpp's top-10 of every step, set with ~2x headroom
+     * Tolerances on |our relative logit - llama.cpp's| over llama.cpp's top-10 of every step, set with 1.6-2.6x headroom
      * over the largest deviation measured (2 threads, this machine, 2026-11-28). The logits of these models span
      * ~25 between the top-1 and the 10th token; the golden files round to 5e-5.
      *   F32: max 0.00076 (llama), 0.00056 (qwen2), 0.00075 (qwen3)
      *   F16: max 0.00591 (llama), 0.00521 (qwen2), 0.00559 (qwen3)
-     *   qwen2 Q8_0 0.117, Q4_0 0.119, Q4_K 0.171, Q5_K 0.217, Q6_K 0.173
+     *   qwen2 Q8_0 0.117, Q4_0 0.119, Q4_K 0.171, Q5_K 0.217, Q6_K 0.173; llama Q4_K 0.251; qwen3 Q4_K 0.184
      * With -Dr1.model.ggmlRounding=true (ggml's activation roundings, see GgmlRounding) F32 drops to 0.00033 and
      * the quantized models to 5e-5 until the first int8 rounding that falls the other way; F16 stays at ~0.005
      * (not explained yet: not the F16 activation rounding, not our F16 kernel, whose dot is exact to 2e-6).
@@ -69,7 +69,8 @@ class LlamaCppParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen2-q8_0", "qwen2-q4_0", "qwen2-q4_k", "qwen2-q5_k", "qwen2-q6_k"})
+    @ValueSource(strings = {"qwen2-q8_0", "qwen2-q4_0", "qwen2-q4_k", "qwen2-q5_k", "qwen2-q6_k", "llama-q4_k",
+            "qwen3-q4_k"})
     void quantizedLogitsMatchLlamaCpp(String name) throws IOException {
         LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
         Result r = run(g);
