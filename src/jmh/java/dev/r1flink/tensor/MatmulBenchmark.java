@@ -45,6 +45,16 @@ public class MatmulBenchmark {
     @Param({"2"})
     public int threads;
 
+    /**
+     * Kernel variant, for A/B runs in the same conditions: {@code auto} (the default dispatch), {@code tiled} (no
+     * fused kernels, {@code -Dr1.tensor.fusedBelow=0}), {@code adjacent} (tiled, 4 adjacent rows per tile instead of
+     * 4 rows a quarter of the range apart), {@code scalar} (scalar twins, {@code -Dr1.tensor.scalar}).
+     * Each parameter combination runs in its own forked JVM, so setting the property before the tensor classes load
+     * takes effect.
+     */
+    @Param({"auto"})
+    public String kernel;
+
     private FloatTensor[] weights;
     private float[] x;
     private float[] out;
@@ -53,6 +63,16 @@ public class MatmulBenchmark {
 
     @Setup(Level.Trial)
     public void setup() {
+        switch (kernel) {
+            case "auto" -> { }
+            case "tiled" -> System.setProperty("r1.tensor.fusedBelow", "0");
+            case "adjacent" -> {
+                System.setProperty("r1.tensor.fusedBelow", "0");
+                System.setProperty("r1.tensor.adjacentRows", "true");
+            }
+            case "scalar" -> System.setProperty("r1.tensor.scalar", "true");
+            default -> throw new IllegalArgumentException("kernel " + kernel);
+        }
         GgmlType t = GgmlType.valueOf(type);
         Random rnd = new Random(1);
         float[] w = new float[ROWS * COLS];

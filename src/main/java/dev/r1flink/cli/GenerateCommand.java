@@ -7,6 +7,7 @@ import dev.r1flink.model.Model;
 import dev.r1flink.model.State;
 import dev.r1flink.tensor.Parallel;
 import dev.r1flink.tokenizer.BpeTokenizer;
+import dev.r1flink.tokenizer.ChatTemplate;
 import dev.r1flink.tokenizer.Detokenizer;
 import dev.r1flink.tokenizer.Vocabulary;
 import java.io.PrintStream;
@@ -34,6 +35,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--prompt-ids", split = "[ ,]", description = "Prompt as token ids instead of text (used as is)")
     int[] promptIds;
+
+    @Option(names = "--system", defaultValue = "", description = "System prompt (chat template only)")
+    String system;
 
     @Option(names = "--raw", description = "Tokenize the prompt as is, without the chat template")
     boolean raw;
@@ -81,7 +85,7 @@ public final class GenerateCommand implements Callable<Integer> {
             input = promptIds;
         } else if (prompt != null && tokenizer != null) {
             input = raw ? tokenizer.encode(prompt, tokenizer.vocabulary().addBos(), true)
-                    : PromptEncoder.chat(tokenizer, prompt, !noThinkPrefix);
+                    : chatPrompt(tokenizer, err);
         } else if (prompt != null) {
             err.println("generate: " + model + " has no tokenizer: use --prompt-ids");
             return 2;
@@ -171,6 +175,18 @@ public final class GenerateCommand implements Callable<Integer> {
                     decoded, (t2 - t1) / 1e9, decoded / Math.max(1e-9, (t2 - t1) / 1e9), nThreads);
         }
         return 0;
+    }
+
+    /** The R1 chat prompt; a vocabulary without R1's chat tokens (plain Llama 3) gets BOS + the prompt. */
+    private int[] chatPrompt(BpeTokenizer tokenizer, PrintStream err) {
+        ChatTemplate chat;
+        try {
+            chat = new ChatTemplate(tokenizer);
+        } catch (IllegalArgumentException e) {
+            err.println("generate: no R1 chat template (" + e.getMessage() + "): using BOS + the prompt as is");
+            return tokenizer.encode(prompt, tokenizer.vocabulary().addBos(), false);
+        }
+        return chat.apply(system, prompt, !noThinkPrefix);
     }
 
     static int argmax(float[] logits) {

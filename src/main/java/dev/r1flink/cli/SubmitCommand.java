@@ -6,6 +6,7 @@ import org.apache.flink.client.program.PackagedProgram;
 import org.apache.flink.client.program.PackagedProgramUtils;
 import org.apache.flink.client.program.rest.RestClusterClient;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
@@ -59,6 +60,10 @@ public final class SubmitCommand implements Callable<Integer> {
         int colon = jobManager.lastIndexOf(':');
         conf.set(RestOptions.ADDRESS, colon < 0 ? jobManager : jobManager.substring(0, colon));
         conf.set(RestOptions.PORT, colon < 0 ? 8081 : Integer.parseInt(jobManager.substring(colon + 1)));
+        // The job's main runs in this JVM, which bundles the Kafka connector (org.apache.flink.*: always loaded from
+        // here). Its Kafka, Avro and Jackson classes must then come from here too, or the job jar's copies clash.
+        conf.set(CoreOptions.ALWAYS_PARENT_FIRST_LOADER_PATTERNS_ADDITIONAL,
+                List.of("org.apache.kafka.", "org.apache.avro.", "com.fasterxml.jackson."));
         PackagedProgram program = PackagedProgram.newBuilder()
                 .setJarFile(jarFile)
                 .setArguments(args.toArray(String[]::new))
@@ -66,8 +71,15 @@ public final class SubmitCommand implements Callable<Integer> {
                 .setSavepointRestoreSettings(savepoint == null ? SavepointRestoreSettings.none()
                         : SavepointRestoreSettings.forPath(savepoint))
                 .build();
+        // The job's main runs here in the jar's own class loader; keep it from leaking into this thread.
+        ClassLoader caller = Thread.currentThread().getContextClassLoader();
         try {
-            JobGraph graph = PackagedProgramUtils.createJobGraph(program, conf, parallelism, false);
+            JobGraph graph;
+            try {
+                graph = PackagedProgramUtils.createJobGraph(program, conf, parallelism, false);
+            } finally {
+                Thread.currentThread().setContextClassLoader(caller);
+            }
             try (RestClusterClient<StandaloneClusterId> client = new RestClusterClient<>(conf, StandaloneClusterId.getInstance())) {
                 return client.submitJob(graph).get();
             }

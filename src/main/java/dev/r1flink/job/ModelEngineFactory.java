@@ -1,32 +1,112 @@
 package dev.r1flink.job;
 
+import dev.r1flink.engine.BpeTokenCodec;
 import dev.r1flink.engine.Engine;
+import dev.r1flink.engine.EngineOptions;
+import dev.r1flink.engine.GenerationRequest;
+import dev.r1flink.model.Model;
+import dev.r1flink.tokenizer.BpeTokenizer;
+import dev.r1flink.tokenizer.Vocabulary;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.util.TimeUtils;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The production {@link EngineFactory}: R1 GGUF models run by {@code dev.r1flink.engine}.
+ * The production {@link EngineFactory}: R1 GGUF models run by {@link Engine}. {@link #load} reads the weights and
+ * the tokenizer once per TaskManager; {@link #start} opens one {@code BatchingEngine} per slot over them (its own
+ * scratch state and KV cache).
  *
- * <p>WIRING POINT (coordinator, after the engine branch is merged): {@link #load} must memory-map the GGUF file and
- * return a {@link LoadedModel} over the engine's model + tokenizer, and {@link #start} must open an
- * {@link Engine} over it with {@code threads} threads and the {@code engine.options} map (parsed into the engine's
- * {@code EngineOptions}). Until then both throw, with a message saying so; tests use their own factories.
+ * <p>{@code engine.options} keys (all optional): {@code max-sequences}, {@code max-batch-tokens},
+ * {@code kv-cache-bytes} (a size: {@code 512mb}, {@code 2gb}), {@code block-size}, {@code max-wait} (a duration:
+ * {@code 5 ms}), {@code context-length}, {@code prefix-caching}, {@code think-prefix}. Threads come from
+ * {@code engine.threads}. Keep {@code async.capacity} at least {@code max-sequences} so the engine can fill its
+ * batches.
  */
 public final class ModelEngineFactory implements EngineFactory {
 
     private static final long serialVersionUID = 1L;
 
-    static final String NOT_WIRED = "the R1 engine is not wired into the Flink job yet "
-            + "(dev.r1flink.job.ModelEngineFactory is waiting for the engine branch); "
-            + "set engine.factory to another EngineFactory class";
+    /** Weights + tokenizer of one GGUF file, shared by the slots of a TaskManager. */
+    static final class R1Model implements LoadedModel {
+        final Model model;
+        final BpeTokenizer tokenizer;
+        private final BpeTokenCodec codec;
+        private final boolean thinkPrefix;
+        private final int contextLength;
+
+        R1Model(Model model, BpeTokenizer tokenizer, EngineOptions options) {
+            this.model = model;
+            this.tokenizer = tokenizer;
+            this.codec = new BpeTokenCodec(tokenizer);
+            this.thinkPrefix = options.thinkPrefix();
+            // As the engine's scheduler sizes it: the option or the model's, capped by the KV pool.
+            int ctx = options.contextLength() > 0
+                    ? Math.min(options.contextLength(), model.config.contextLength()) : model.config.contextLength();
+            long cellBytes = 2L * 2L * model.config.blockCount() * model.config.kvDim();
+            long blocks = Math.min(options.kvCacheBytes() / (cellBytes * options.blockSize()),
+                    Integer.MAX_VALUE / options.blockSize());
+            this.contextLength = (int) Math.min(ctx, blocks * options.blockSize());
+        }
+
+        @Override
+        public int contextLength() {
+            return contextLength;
+        }
+
+        /** The validators of all slots share this codec; encoding is cheap next to inference, so serialize it. */
+        @Override
+        public synchronized int promptTokens(GenerationRequest request) {
+            return codec.encodePrompt(request, thinkPrefix).length;
+        }
+
+        @Override
+        public void close() {
+            // The weights are plain heap arrays (or mappings the GC releases): dropping the registry's reference
+            // is the release.
+        }
+    }
 
     @Override
-    public LoadedModel load(String modelPath, Map<String, String> engineOptions) {
-        throw new UnsupportedOperationException(NOT_WIRED + " (model " + modelPath + ")");
+    public LoadedModel load(String modelPath, Map<String, String> engineOptions) throws IOException {
+        Path path = Path.of(modelPath);
+        Model model = Model.load(path);
+        BpeTokenizer tokenizer = new BpeTokenizer(Vocabulary.load(path));
+        return new R1Model(model, tokenizer, options(engineOptions, 1));
     }
 
     @Override
     public Engine start(LoadedModel model, Map<String, String> engineOptions, int threads) {
-        throw new UnsupportedOperationException(NOT_WIRED);
+        R1Model m = (R1Model) model;
+        return Engine.open(m.model, m.tokenizer, options(engineOptions, threads));
+    }
+
+    /** {@code engine.options} -> EngineOptions; an unknown key or bad value is an error naming it. */
+    static EngineOptions options(Map<String, String> o, int threads) {
+        EngineOptions.Builder b = EngineOptions.builder().threads(threads);
+        for (Map.Entry<String, String> e : o.entrySet()) {
+            String v = e.getValue().trim();
+            try {
+                switch (e.getKey()) {
+                    case "max-sequences": b.maxSequences(Integer.parseInt(v)); break;
+                    case "max-batch-tokens": b.maxBatchTokens(Integer.parseInt(v)); break;
+                    case "kv-cache-bytes": b.kvCacheBytes(MemorySize.parse(v).getBytes()); break;
+                    case "block-size": b.blockSize(Integer.parseInt(v)); break;
+                    case "max-wait": b.maxWait(TimeUtils.parseDuration(v)); break;
+                    case "context-length": b.contextLength(Integer.parseInt(v)); break;
+                    case "prefix-caching": b.prefixCaching(Boolean.parseBoolean(v)); break;
+                    case "think-prefix": b.thinkPrefix(Boolean.parseBoolean(v)); break;
+                    default:
+                        throw new IllegalArgumentException("unknown engine option \"" + e.getKey() + "\"; known: "
+                                + "max-sequences, max-batch-tokens, kv-cache-bytes, block-size, max-wait, "
+                                + "context-length, prefix-caching, think-prefix");
+                }
+            } catch (NumberFormatException ex) {
+                throw new IllegalArgumentException("engine option " + e.getKey() + ": not a number: " + v, ex);
+            }
+        }
+        return b.build();
     }
 }

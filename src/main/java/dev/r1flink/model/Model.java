@@ -99,9 +99,7 @@ public final class Model {
                 rmsnorm(s.xb, i * dim, s.x, i * dim, L.attnNorm(), dim, eps);
             }
             // q, k, v projections of all rows (+ bias for qwen2)
-            s.matmul.run(parallel, L.attnQ(), s.xb, n, s.q);
-            s.matmul.run(parallel, L.attnK(), s.xb, n, s.k);
-            s.matmul.run(parallel, L.attnV(), s.xb, n, s.v);
+            s.matmul.run(parallel, s.xb, n, L.attnQ(), s.q, L.attnK(), s.k, L.attnV(), s.v);
             if (L.attnQBias() != null) {
                 addRows(s.q, L.attnQBias(), n);
                 addRows(s.k, L.attnKBias(), n);
@@ -138,8 +136,7 @@ public final class Model {
                 rmsnorm(s.xb, i * dim, s.x, i * dim, L.ffnNorm(), dim, eps);
             }
             // swiglu: down(silu(gate(x)) * up(x)), then residual
-            s.matmul.run(parallel, L.ffnGate(), s.xb, n, s.hb);
-            s.matmul.run(parallel, L.ffnUp(), s.xb, n, s.hb2);
+            s.matmul.run(parallel, s.xb, n, L.ffnGate(), s.hb, L.ffnUp(), s.hb2, null, null);
             VectorOps.siluMul(s.hb, 0, s.hb2, 0, n * ff);
             s.matmul.run(parallel, L.ffnDown(), s.hb, n, s.xb2);
             VectorOps.add(s.x, 0, s.xb2, 0, n * dim);
@@ -262,8 +259,14 @@ public final class Model {
                 float[] att = s.scores(pos + 1);
                 // scores q.k / sqrt(headDim) over the row's sequence, positions 0..pos
                 float max = Float.NEGATIVE_INFINITY;
+                float[] qRow = s.q;
+                int qRowOff = qOff;
+                if (GgmlRounding.ENABLED) { // opt-in: q rounded to F16 as ggml's kq = mul_mat(k, q) does
+                    qRow = GgmlRounding.activations(dev.r1flink.tensor.GgmlType.F16, java.util.Arrays.copyOfRange(s.q, qOff, qOff + hd), hd);
+                    qRowOff = 0;
+                }
                 for (int t = 0; t <= pos; t++) {
-                    float dot = VectorOps.dotF16(kCache, kv.cell(seq, t) * kvDim + kvOff, s.q, qOff, hd);
+                    float dot = VectorOps.dotF16(kCache, kv.cell(seq, t) * kvDim + kvOff, qRow, qRowOff, hd);
                     att[t] = dot * attentionScale;
                     max = Math.max(max, att[t]);
                 }
@@ -278,7 +281,8 @@ public final class Model {
                 int oOff = i * qDim + h * hd;
                 java.util.Arrays.fill(s.attOut, oOff, oOff + hd, 0f);
                 for (int t = 0; t <= pos; t++) {
-                    VectorOps.axpyF16(att[t] * inv, vCache, kv.cell(seq, t) * kvDim + kvOff, s.attOut, oOff, hd);
+                    float a = GgmlRounding.ENABLED ? GgmlRounding.f16(att[t] * inv) : att[t] * inv; // opt-in, see GgmlRounding
+                    VectorOps.axpyF16(a, vCache, kv.cell(seq, t) * kvDim + kvOff, s.attOut, oOff, hd);
                 }
             }
         }

@@ -67,27 +67,57 @@ public final class State {
         return s;
     }
 
-    /** {@code out[b][r] = w[r] . x[b]} for {@code b < n}, rows split over the threads. */
+    /**
+     * {@code out_j[b][r] = w_j[r] . x[b]} for {@code b < n} and up to three weights sharing the input, their rows
+     * concatenated and split over the threads in one parallel region (one barrier instead of three). The split
+     * cannot change a result: each (row, vector) product is computed the same way wherever the range boundary falls.
+     */
     static final class MatmulTask implements Parallel.RangeTask {
-        private FloatTensor w;
+        private final FloatTensor[] w = new FloatTensor[3];
+        private final float[][] out = new float[3][];
+        private int count;
         private float[] x;
         private int n;
-        private float[] out;
 
-        void run(Parallel parallel, FloatTensor w, float[] x, int n, float[] out) {
-            this.w = w;
-            this.x = x;
+        void run(Parallel parallel, FloatTensor w0, float[] x, int n, float[] out0) {
+            run(parallel, x, n, w0, out0, null, null, null, null);
+        }
+
+        void run(Parallel parallel, float[] x, int n, FloatTensor w0, float[] out0, FloatTensor w1, float[] out1,
+                 FloatTensor w2, float[] out2) {
+            w[0] = w0;
+            out[0] = out0;
+            w[1] = w1;
+            out[1] = out1;
+            w[2] = w2;
+            out[2] = out2;
+            count = w2 != null ? 3 : w1 != null ? 2 : 1;
+            // opt-in llama.cpp parity experiment (see GgmlRounding); off: x as is. Weights that share an input have
+            // the same activation type (Q4_K_M mixes Q4_K and Q6_K, both Q8_K).
+            this.x = GgmlRounding.ENABLED ? GgmlRounding.activations(w0.type(), x, n * w0.cols()) : x;
             this.n = n;
-            this.out = out;
-            parallel.forRange(w.rows(), 8, this);
-            this.w = null;
+            int rows = 0;
+            for (int j = 0; j < count; j++) {
+                rows += w[j].rows();
+            }
+            parallel.forRange(rows, 8, this);
+            java.util.Arrays.fill(w, null);
+            java.util.Arrays.fill(out, null);
             this.x = null;
-            this.out = null;
         }
 
         @Override
         public void run(int from, int to) {
-            w.matmul(x, w.cols(), n, out, w.rows(), from, to);
+            int base = 0;
+            for (int j = 0; j < count; j++) {
+                FloatTensor t = w[j];
+                int lo = Math.max(from, base);
+                int hi = Math.min(to, base + t.rows());
+                if (lo < hi) {
+                    t.matmul(x, t.cols(), n, out[j], t.rows(), lo - base, hi - base);
+                }
+                base += t.rows();
+            }
         }
     }
 }

@@ -33,6 +33,15 @@ import java.util.stream.IntStream;
  * layer still moves the logits. Output rows of control, unused and padding tokens are zero, so greedy decoding
  * emits only normal text tokens (and never EOS). Every row's values come from its own seed (seed, tensor, row), so
  * the same seed gives the same model in every type, up to that type's rounding.
+ *
+ * <p>Caveats: a greedy step whose input token is not a normal token (BOS, {@code <｜Assistant｜>}, {@code <think>})
+ * gets no predecessor bonus, so its margin is that of random logits (can be ~0.1): end parity prompts with a normal
+ * token, as the chat template's {@code <think>\n} does. And the greedy chain depends mostly on the previous token,
+ * so greedy ids alone say little about attention: compare logits as well.
+ *
+ * <p>The llama.cpp goldens ({@code src/test/resources/golden}) were made from files this class wrote: any change to
+ * the weights it makes (seeding, scales, the predecessor permutation) invalidates them, so regenerate them with
+ * {@code tools/llamacpp-reference/regenerate.sh} in the same change.
  */
 public final class Synthesizer {
 

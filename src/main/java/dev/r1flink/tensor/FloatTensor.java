@@ -22,7 +22,14 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link #dequantizeRow}) and a Vector API decoder of whole blocks ({@link #dequantizeBlocks}), both producing the
  * same floats bit for bit. The products are shared: {@link #matmul} decodes a tile of 4 rows x {@value #TILE_COLS}
  * columns to floats once and runs a register-blocked micro-kernel (4 rows x 4 vectors) over it, so each weight block
- * is read from memory and decoded once for the whole batch, and 4 rows stream from memory at once.
+ * is read from memory and decoded once for the whole batch. The 4 rows of a tile lie a quarter of the row range
+ * apart: 4 independent memory streams in different pages (see docs/benchmarks.md). Types with fused kernels
+ * ({@link #dot4}: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; {@link #dot4x4}: Q8_0, Q4_0) decode straight into registers for
+ * batches below {@code r1.tensor.fusedBelow} (8), skipping the tile's store and reload.
+ *
+ * <p>Parallel use: {@code parallel.forRange(rows, 16, (from, to) -> w.matmul(x, xStride, batch, out, rows, from,
+ * to))}; a granularity that is a multiple of 4 keeps every tile full. Pad {@code xStride} (e.g. {@code cols + 16})
+ * so activation rows do not share the cache line where the previous one ends.
  *
  * <p>Contract that batching relies on: every (row, vector) pair is computed with one vector accumulator,
  * {@code acc = fma(w[c..c+L), x[c..c+L), acc)} for {@code c = 0, L, 2L, ...} in order, then its lanes added in one fixed
@@ -44,7 +51,10 @@ public abstract class FloatTensor {
         }
     }
 
+    /** A/B switches for kernel experiments; the defaults are the measured winners. */
     static final boolean SPREAD = !Boolean.getBoolean("r1.tensor.adjacentRows");
+    /** Batches below this use the fused kernels where a type has them (tiled above: decode once for all vectors). */
+    static final int FUSED_BELOW = Integer.getInteger("r1.tensor.fusedBelow", 8);
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -218,6 +228,10 @@ public abstract class FloatTensor {
             int nr = g < groups ? TILE_ROWS : 1;
             int first = g < groups ? (SPREAD ? rowFrom + g : rowFrom + g * TILE_ROWS) : tail + (g - groups);
             int step = g < groups ? quarter : 1;
+            if (batch < FUSED_BELOW && nr == TILE_ROWS && fused(first, step, x, xOffset, xStride, batch, out,
+                    outOffset, outStride, s)) {
+                continue;
+            }
             Arrays.fill(acc, 0, nr * batch * lanes, 0f);
             for (int c0 = 0; c0 < cols; c0 += TILE_COLS) {
                 int kc = Math.min(TILE_COLS, cols - c0);
@@ -251,6 +265,55 @@ public abstract class FloatTensor {
                 }
             }
         }
+    }
+
+    /**
+     * Small batches with a fused kernel: 4 rows x 4 vectors, then 4 rows x 1 for the rest. No tile: weights are
+     * decoded straight into registers (once per group of 4 vectors, so only worth it while batches are small).
+     */
+    private boolean fused(int first, int step, float[] x, int xOffset, int xStride, int batch, float[] out,
+                          int outOffset, int outStride, Scratch s) {
+        int b = 0;
+        for (; b + 4 <= batch; b += 4) {
+            if (!dot4x4(first, step, x, xOffset + b * xStride, xStride, s.sixteen)) {
+                return false;
+            }
+            for (int i = 0; i < TILE_ROWS; i++) {
+                for (int j = 0; j < 4; j++) {
+                    out[outOffset + (b + j) * outStride + first + i * step] = s.sixteen[4 * i + j];
+                }
+            }
+        }
+        for (; b < batch; b++) {
+            if (!dot4(first, first + step, first + 2 * step, first + 3 * step, x, xOffset + b * xStride, s.four)) {
+                return false; // only on the first vector: a type has both kernels or neither
+            }
+            for (int i = 0; i < TILE_ROWS; i++) {
+                out[outOffset + b * outStride + first + i * step] = s.four[i];
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Optional fused kernel for 4 rows ({@code r0 + i*step}) x 4 vectors ({@code x[xOffset + j*xStride..]}), results
+     * in {@code out16[4*i + j]}; same contract as {@link #dot4}.
+     *
+     * @return false if the type has no fused kernel
+     */
+    protected boolean dot4x4(int r0, int step, float[] x, int xOffset, int xStride, float[] out16) {
+        return false;
+    }
+
+    /**
+     * Optional fused kernel for one vector (decode, B=1): the dots of 4 rows with {@code x[xOffset..]}, decoding
+     * each block straight into registers instead of through the tile. It must produce exactly the tiled path's bits
+     * (one accumulator per row, {@code fma(decoded chunk, x chunk, acc)} in column order, then {@link Simd#sum}).
+     *
+     * @return false if the type has no fused kernel (the tiled path runs instead)
+     */
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+        return false;
     }
 
     /**
@@ -377,6 +440,10 @@ public abstract class FloatTensor {
 
         /** [TILE_ROWS][TILE_COLS] decoded weights. */
         final float[] tile = new float[TILE_ROWS * TILE_COLS];
+        /** [16] results of {@link #dot4x4}. */
+        final float[] sixteen = new float[16];
+        /** [4] results of {@link #dot4}. */
+        final float[] four = new float[4];
         /** [1] result of {@link #dot}. */
         final float[] one = new float[1];
         private float[] acc = new float[TILE_ROWS * 16 * Simd.L];

@@ -104,6 +104,31 @@ final class Simd {
         return bits.or(sign).reinterpretAsFloats();
     }
 
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;     // few mantissa bits: n * LN2_HI is exact
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f;          // 1.5 * 2^23: adding it rounds to an integer (even)
+
+    /**
+     * e^x per lane, within a few ulp of {@link Math#exp} for x in [-87.3, 88.3] (clamped outside: no overflow to
+     * infinity, no subnormals). Cephes expf: x = n ln2 + r with |r| <= ln2/2, a degree-7 polynomial for e^r, times
+     * 2^n built in the exponent bits. Only exact lanewise operations, so the bits do not depend on whether C2 or the
+     * interpreter runs it (unlike the Vector API's {@code EXP}).
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-87.3f).min(88.3f);
+        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+        p = p.fma(r.mul(r), r).add(1f);
+        IntVector e = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(e.reinterpretAsFloats());
+    }
+
     /** BFloat16 bits to floats: the top half of a float. */
     static FloatVector bf16ToFloat(ShortVector h) {
         IntVector x = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);

@@ -10,8 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
  * (tested against each other on random data). Arrays are addressed as {@code (array, offset, n)}.
  *
  * <p>Results depend only on the inputs and {@code n}, never on where a row sits in a batch: reductions use one fixed
- * lane order ({@link Simd#sum}) and exponentials are scalar {@link Math#exp} (the Vector API's {@code EXP} may give
- * different bits compiled than interpreted).
+ * lane order ({@link Simd#sum}) and the vector exponential is our own ({@link Simd#exp}, exact lanewise operations
+ * only), not the Vector API's {@code EXP}, which may give different bits compiled than interpreted. The scalar
+ * twins use {@link Math#exp}; the two agree to a few ulp.
  *
  * <p>The KV cache keeps keys and values as F16 bits in {@code short[]} ({@code model.KvCache}); {@link #dotF16} and
  * {@link #axpyF16} read them directly, and {@link #toHalf} writes them.
@@ -169,8 +170,15 @@ public final class VectorOps {
             return;
         }
         float max = max(x, off, n);
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            FloatVector e = Simd.exp(FloatVector.fromArray(F, x, off + i).sub(max));
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float sum = Simd.sum(acc);
+        for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
@@ -217,8 +225,18 @@ public final class VectorOps {
      * {@code gate}.
      */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
-        // The exponential is scalar on both paths (see class comment); the rest is too small to gain from vectors.
-        siluMulScalar(gate, gOff, up, uOff, n);
+        int i = 0;
+        if (VECTOR) {
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
+                FloatVector silu = g.div(Simd.exp(g.neg()).add(1f));
+                silu.mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            float g = gate[gOff + i];
+            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+        }
     }
 
     public static void siluMulScalar(float[] gate, int gOff, float[] up, int uOff, int n) {

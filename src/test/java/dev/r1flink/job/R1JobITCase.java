@@ -118,6 +118,29 @@ class R1JobITCase {
     }
 
     @Test
+    void aCrashMidwayStillGivesEachResultExactlyOnce() throws Exception {
+        KafkaJobHarness h = new KafkaJobHarness(kafka, "recovery", 2);
+        List<byte[]> values = new ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            values.add(PromptCodec.encode(event("c" + i, i == 90 ? "crash here [crash-once]" : "prompt number " + i)));
+        }
+        ScriptedReasoningEngine.CRASHED.set(false);
+        Configuration conf = h.jobConfig();
+        // slow enough that checkpoints commit some results before the crash
+        conf.set(JobOptions.ENGINE_OPTIONS, Map.of("scripted.context", "64", "scripted.token-delay-ms", "3"));
+        JobClient job = start(conf);
+        h.send(values);
+        try {
+            List<InferenceResult> results = h.readResults(120, Duration.ofSeconds(120));
+            assertTrue(ScriptedReasoningEngine.CRASHED.get(), "the crash happened");
+            assertEquals(120, results.size(), "each result exactly once across the restart");
+            assertEquals(120, results.stream().map(InferenceResult::getId).distinct().count());
+        } finally {
+            stop(job);
+        }
+    }
+
+    @Test
     void everyKindOfBadInputIsDeadLetteredAndTheJobKeepsServing() throws Exception {
         KafkaJobHarness h = new KafkaJobHarness(kafka, "dead-letters", 1);
         Map<DeadLetterKind, byte[]> bad = new EnumMap<>(DeadLetterKind.class);

@@ -22,12 +22,17 @@ import java.util.concurrent.TimeUnit;
  * TEST DOUBLE for the R1 engine: answers every prompt with a deterministic "reasoning" and "answer" made from the
  * prompt and the seed, one word per token, on its own thread, after {@code scripted.token-delay-ms} per token.
  * Honours maxTokens (LENGTH), maxReasoningTokens (BUDGET), the context length, cancel and close like the real one.
- * Prompts containing {@code [stall]} never finish on their own (for timeout tests); {@code [error]} ends in ERROR.
+ * Prompts containing {@code [stall]} never finish on their own (for timeout tests); {@code [error]} ends in ERROR;
+ * the first {@code [crash-once]} in this JVM throws an {@link Error} from {@link #submit}, failing the task (for
+ * recovery tests).
  */
 public final class ScriptedReasoningEngine implements Engine {
 
     /** Words of the chat template around every prompt. */
     static final int TEMPLATE_TOKENS = 4;
+
+    /** Set by the first {@code [crash-once]} prompt; later ones run normally (after the job restarted). */
+    public static final java.util.concurrent.atomic.AtomicBoolean CRASHED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final int contextLength;
     private final long tokenDelayMs;
@@ -112,6 +117,9 @@ public final class ScriptedReasoningEngine implements Engine {
     @Override
     public Generation submit(GenerationRequest request, StreamListener listener) {
         if (thread.isShutdown()) throw new IllegalStateException("engine closed");
+        if (request.prompt().contains("[crash-once]") && CRASHED.compareAndSet(false, true)) {
+            throw new AssertionError("scripted crash: the task fails and Flink restarts it from the last checkpoint");
+        }
         Running g = new Running(request);
         open.add(g);
         int promptTokens = countTokens(request);

@@ -177,4 +177,35 @@ class ModelTest {
         assertTrue(model("tiny-qwen2-tied").weights.tiedOutput());
         assertTrue(model("tiny-llama").weights.ropeFreqs != null);
     }
+
+    /** One Model, many callers: each with its own runner, cache and Parallel, all at once, same results as alone. */
+    @org.junit.jupiter.api.Test
+    void oneModelSharedByConcurrentRunners() throws Exception {
+        Model m = model("tiny-qwen3", "Q4_K");
+        float[][] want = tokenByToken(m, SEQS[0], one);
+        int threads = 4;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            java.util.List<java.util.concurrent.Future<float[][]>> results = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                results.add(pool.submit(() -> {
+                    try (Parallel p = new Parallel(2)) {
+                        float[][] got = null;
+                        for (int rep = 0; rep < 3; rep++) {
+                            got = tokenByToken(m, SEQS[0], p);
+                        }
+                        return got;
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<float[][]> f : results) {
+                float[][] got = f.get();
+                for (int i = 0; i < want.length; i++) {
+                    assertArrayEquals(want[i], got[i], "pos " + i);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }

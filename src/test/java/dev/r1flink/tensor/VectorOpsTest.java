@@ -2,6 +2,7 @@ package dev.r1flink.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -117,6 +118,31 @@ class VectorOpsTest {
             }
             assertEquals(1.0, sum, 1e-5, "n=" + n);
         }
+    }
+
+    @Test
+    void vectorExpIsWithinAFewUlpOfMathExp() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED, "Vector API paths disabled");
+        float[] x = new float[Simd.L];
+        float[] e = new float[Simd.L];
+        double worst = 0;
+        for (float v = -87f; v < 88f; v += 0.0013f) {
+            for (int i = 0; i < Simd.L; i++) {
+                x[i] = v + i * 1e-4f;
+            }
+            Simd.exp(jdk.incubator.vector.FloatVector.fromArray(Simd.F, x, 0)).intoArray(e, 0);
+            for (int i = 0; i < Simd.L; i++) {
+                double ref = Math.exp(x[i]);
+                worst = Math.max(worst, Math.abs(e[i] - ref) / Math.ulp((float) ref));
+            }
+        }
+        assertTrue(worst <= 3, "worst error " + worst + " ulp");
+        // Clamped, not infinite or zero, far outside.
+        x[0] = 200f;
+        x[1] = -200f;
+        Simd.exp(jdk.incubator.vector.FloatVector.fromArray(Simd.F, x, 0)).intoArray(e, 0);
+        assertTrue(Float.isFinite(e[0]) && e[0] > 1e38f);
+        assertTrue(e[1] > 0 && e[1] < 1e-37f);
     }
 
     @Test

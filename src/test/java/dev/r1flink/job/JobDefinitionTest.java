@@ -1,0 +1,75 @@
+package dev.r1flink.job;
+
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class JobDefinitionTest {
+
+    @Test
+    void everyShippedJobDefinitionIsValid() throws Exception {
+        List<Path> files;
+        try (Stream<Path> s = Files.list(Path.of("jobs"))) {
+            files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+        }
+        assertTrue(files.size() >= 5, "local demo + one per model size: " + files);
+        for (Path f : files) {
+            Configuration c = R1FlinkJob.withDefaults(JobDefinition.load(f.toFile(), Map.of()));
+            JobSettings s = JobSettings.from(c);
+            assertTrue(s.modelNames.contains("deepseek-r1"), f + " answers to deepseek-r1");
+            assertTrue(c.get(JobOptions.TRANSACTION_TIMEOUT).compareTo(Duration.ofMinutes(15)) < 0,
+                    f + ": transaction timeout below the broker's 15 min maximum");
+            assertTrue(c.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).isPresent());
+            assertEquals(ModelEngineFactory.class.getName(), s.engineFactoryClass, f.toString());
+            Class.forName(s.engineFactoryClass);
+            assertTrue(s.engineOptions.containsKey("kv-cache-bytes"), f + ": nested engine.options read as a map");
+            var engineOptions = ModelEngineFactory.options(s.engineOptions, 1);
+            assertTrue(s.asyncCapacity >= engineOptions.maxSequences(), f + ": async.capacity fills the engine's batch");
+        }
+    }
+
+    @Test
+    void overridesWinAndNestedKeysFlatten() throws Exception {
+        Configuration c = JobDefinition.load(new File("jobs/local-demo.yaml"),
+                JobDefinition.overrides(List.of("model.path=/x/other.gguf", "async.capacity = 3")));
+        JobSettings s = JobSettings.from(c);
+        assertEquals("/x/other.gguf", s.modelPath);
+        assertEquals(3, s.asyncCapacity);
+        assertEquals(256, s.maxTokens, "nested generation.max-tokens from the file");
+        assertEquals("r1-tiny", s.modelName);
+        assertEquals(Duration.ofSeconds(1), c.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
+        assertEquals(Map.of("max-sequences", "8", "kv-cache-bytes", "256mb"), s.engineOptions);
+        assertEquals(256L << 20, ModelEngineFactory.options(s.engineOptions, 3).kvCacheBytes());
+        assertThrows(IllegalArgumentException.class, () -> ModelEngineFactory.options(Map.of("max_sequences", "2"), 1));
+        assertThrows(IllegalArgumentException.class, () -> JobDefinition.overrides(List.of("no-equals")));
+    }
+
+    @Test
+    void settingsValidateAndDeriveDefaults() {
+        Configuration c = new Configuration();
+        assertThrows(IllegalArgumentException.class, () -> JobSettings.from(c), "model.path is required");
+        c.set(JobOptions.MODEL_PATH, "/models/DeepSeek-R1-Distill-Qwen-1.5B-Q8_0.gguf");
+        assertEquals("DeepSeek-R1-Distill-Qwen-1.5B-Q8_0", JobSettings.from(c).modelName);
+        c.set(JobOptions.MAX_TOKENS, 0);
+        assertThrows(IllegalArgumentException.class, () -> JobSettings.from(c));
+    }
+
+    @Test
+    void seedsDependOnlyOnTheId() {
+        assertEquals(Seeds.ofEventId("q1"), Seeds.ofEventId(new String("q1")));
+        assertNotEquals(Seeds.ofEventId("q1"), Seeds.ofEventId("q2"));
+    }
+}
