@@ -59,6 +59,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             throw e;
         }
         metrics = new InferenceMetrics(getRuntimeContext().getMetricGroup());
+        metrics.engine(engine);
         subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         String tm = getRuntimeContext().getMetricGroup().getAllVariables().get("<tm_id>");
         taskManager = tm != null ? tm : java.net.InetAddress.getLoopbackAddress().getHostName();

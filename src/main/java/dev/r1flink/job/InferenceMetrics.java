@@ -1,5 +1,6 @@
 package dev.r1flink.job;
 
+import dev.r1flink.engine.BatchingEngine;
 import dev.r1flink.engine.GenerationResult;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
@@ -18,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code inFlight} (gauge): requests submitted to this slot's engine and not finished;</li>
  *   <li>{@code queueWaitMs} (histogram): submit to first prefill step;</li>
  *   <li>{@code batchSize} (histogram): requests in flight when one is submitted, i.e. how many sequences the engine
- *       can batch. The engine does not report its actual per-step batch yet; wire its value here when it does;</li>
+ *       can batch; with a {@link BatchingEngine}, also {@code decodeBatchSize} (gauge: mean sequences per decode
+ *       step since open), {@code maxBatchSequences}, {@code engineSteps} and {@code preemptions} (gauges);</li>
  *   <li>{@code generatedTokens} (meter, tokens/s) and {@code reasoningTokens} / {@code answerTokens} (counters);</li>
  *   <li>{@code timeToFirstTokenMs} (histogram);</li>
  *   <li>{@code kvBlocksUsed} (gauge): -1 until the engine exposes its KV cache occupancy;</li>
@@ -40,8 +42,11 @@ final class InferenceMetrics {
     private final Map<dev.r1flink.job.avro.ResultFinishReason, Counter> results =
             new EnumMap<>(dev.r1flink.job.avro.ResultFinishReason.class);
 
+    private final MetricGroup group;
+
     InferenceMetrics(MetricGroup parent) {
         MetricGroup g = parent.addGroup("r1");
+        group = g;
         g.gauge("inFlight", inFlight::get);
         queueWaitMs = g.histogram("queueWaitMs", new DescriptiveStatisticsHistogram(WINDOW));
         batchSize = g.histogram("batchSize", new DescriptiveStatisticsHistogram(WINDOW));
@@ -53,6 +58,20 @@ final class InferenceMetrics {
         g.gauge("kvBlocksUsed", () -> -1L);
         MetricGroup r = g.addGroup("results");
         for (var reason : dev.r1flink.job.avro.ResultFinishReason.values()) results.put(reason, r.counter(reason.name()));
+    }
+
+    /** Gauges over the engine's own counters, when it has them. */
+    void engine(dev.r1flink.engine.Engine engine) {
+        if (!(engine instanceof BatchingEngine)) return;
+        BatchingEngine e = (BatchingEngine) engine;
+        MetricGroup g = group;
+        g.gauge("decodeBatchSize", () -> {
+            BatchingEngine.Stats s = e.stats();
+            return s.decodeSteps() == 0 ? 0.0 : (double) s.decodeRows() / s.decodeSteps();
+        });
+        g.gauge("maxBatchSequences", () -> e.stats().maxBatchSequences());
+        g.gauge("engineSteps", () -> e.stats().steps());
+        g.gauge("preemptions", () -> e.stats().preemptions());
     }
 
     void submitted() {

@@ -259,8 +259,14 @@ public final class Model {
                 float[] att = s.scores(pos + 1);
                 // scores q.k / sqrt(headDim) over the row's sequence, positions 0..pos
                 float max = Float.NEGATIVE_INFINITY;
+                float[] qRow = s.q;
+                int qRowOff = qOff;
+                if (GgmlRounding.ENABLED) { // opt-in: q rounded to F16 as ggml's kq = mul_mat(k, q) does
+                    qRow = GgmlRounding.activations(dev.r1flink.tensor.GgmlType.F16, java.util.Arrays.copyOfRange(s.q, qOff, qOff + hd), hd);
+                    qRowOff = 0;
+                }
                 for (int t = 0; t <= pos; t++) {
-                    float dot = VectorOps.dotF16(kCache, kv.cell(seq, t) * kvDim + kvOff, s.q, qOff, hd);
+                    float dot = VectorOps.dotF16(kCache, kv.cell(seq, t) * kvDim + kvOff, qRow, qRowOff, hd);
                     att[t] = dot * attentionScale;
                     max = Math.max(max, att[t]);
                 }
@@ -275,7 +281,8 @@ public final class Model {
                 int oOff = i * qDim + h * hd;
                 java.util.Arrays.fill(s.attOut, oOff, oOff + hd, 0f);
                 for (int t = 0; t <= pos; t++) {
-                    VectorOps.axpyF16(att[t] * inv, vCache, kv.cell(seq, t) * kvDim + kvOff, s.attOut, oOff, hd);
+                    float a = GgmlRounding.ENABLED ? GgmlRounding.f16(att[t] * inv) : att[t] * inv; // opt-in, see GgmlRounding
+                    VectorOps.axpyF16(a, vCache, kv.cell(seq, t) * kvDim + kvOff, s.attOut, oOff, hd);
                 }
             }
         }

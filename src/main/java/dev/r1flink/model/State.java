@@ -92,7 +92,9 @@ public final class State {
             w[2] = w2;
             out[2] = out2;
             count = w2 != null ? 3 : w1 != null ? 2 : 1;
-            this.x = x;
+            // opt-in llama.cpp parity experiment (see GgmlRounding); off: x as is. Weights that share an input have
+            // the same activation type (Q4_K_M mixes Q4_K and Q6_K, both Q8_K).
+            this.x = GgmlRounding.ENABLED ? GgmlRounding.activations(w0.type(), x, n * w0.cols()) : x;
             this.n = n;
             int rows = 0;
             for (int j = 0; j < count; j++) {

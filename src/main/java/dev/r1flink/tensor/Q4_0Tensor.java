@@ -78,33 +78,101 @@ public final class Q4_0Tensor extends FloatTensor {
         FloatVector a0 = FloatVector.zero(Simd.F), a1 = a0, a2 = a0, a3 = a0;
         for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES, p2 += BYTES, p3 += BYTES) {
             float d0 = half(data, p0), d1 = half(data, p1), d2 = half(data, p2), d3 = half(data, p3);
-            // Column order within the block: low nibbles are elements 0..15, high nibbles 16..31. Vector API calls
-            // only (see Q8_0Tensor.dot4); the high nibbles are shifted as int lanes (see Simd.shr).
-            for (int j = 0; j < 16; j += Simd.L) {
-                ByteVector q0 = ByteVector.fromArray(Simd.B, data, p0 + 2 + j);
-                ByteVector q1 = ByteVector.fromArray(Simd.B, data, p1 + 2 + j);
-                ByteVector q2 = ByteVector.fromArray(Simd.B, data, p2 + 2 + j);
-                ByteVector q3 = ByteVector.fromArray(Simd.B, data, p3 + 2 + j);
-                FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + j);
-                a0 = ((FloatVector) q0.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d0).fma(v, a0);
-                a1 = ((FloatVector) q1.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d1).fma(v, a1);
-                a2 = ((FloatVector) q2.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d2).fma(v, a2);
-                a3 = ((FloatVector) q3.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d3).fma(v, a3);
-                v = FloatVector.fromArray(Simd.F, x, xOffset + c + 16 + j);
-                a0 = ((FloatVector) q0.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
-                        .convertShape(B2F, Simd.F, 0)).mul(d0).fma(v, a0);
-                a1 = ((FloatVector) q1.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
-                        .convertShape(B2F, Simd.F, 0)).mul(d1).fma(v, a1);
-                a2 = ((FloatVector) q2.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
-                        .convertShape(B2F, Simd.F, 0)).mul(d2).fma(v, a2);
-                a3 = ((FloatVector) q3.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(LOW).sub(EIGHT)
-                        .convertShape(B2F, Simd.F, 0)).mul(d3).fma(v, a3);
+            // Column order within the block: low nibbles are elements 0..15, high nibbles 16..31 (k = 0, 1), each
+            // in steps of L, exactly as the tile holds them. Vector API calls only (see Q8_0Tensor.dot4); the
+            // high nibbles are shifted as int lanes (see Simd.shr).
+            for (int k = 0; k < 2; k++) {
+                int shift = 4 * k;
+                for (int j = 0; j < 16; j += Simd.L) {
+                    FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + 16 * k + j);
+                    ByteVector q0 = ByteVector.fromArray(Simd.B, data, p0 + 2 + j)
+                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
+                    ByteVector q1 = ByteVector.fromArray(Simd.B, data, p1 + 2 + j)
+                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
+                    ByteVector q2 = ByteVector.fromArray(Simd.B, data, p2 + 2 + j)
+                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
+                    ByteVector q3 = ByteVector.fromArray(Simd.B, data, p3 + 2 + j)
+                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
+                    a0 = ((FloatVector) q0.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d0).fma(v, a0);
+                    a1 = ((FloatVector) q1.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d1).fma(v, a1);
+                    a2 = ((FloatVector) q2.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d2).fma(v, a2);
+                    a3 = ((FloatVector) q3.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d3).fma(v, a3);
+                }
             }
         }
         out4[0] = Simd.sum(a0);
         out4[1] = Simd.sum(a1);
         out4[2] = Simd.sum(a2);
         out4[3] = Simd.sum(a3);
+        return true;
+    }
+
+    @Override
+    protected boolean dot4x4(int r0, int step, float[] x, int xOffset, int xStride, float[] out16) {
+        byte[] data = this.data;
+        int p0 = offset + r0 * rowBytes, p1 = p0 + step * rowBytes, p2 = p1 + step * rowBytes, p3 = p2 + step * rowBytes;
+        int x0 = xOffset, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        FloatVector c00 = FloatVector.zero(Simd.F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES, p2 += BYTES, p3 += BYTES) {
+            float d0 = half(data, p0), d1 = half(data, p1), d2 = half(data, p2), d3 = half(data, p3);
+            for (int k = 0; k < 2; k++) { // low nibbles (columns 0..15), then high (16..31), as in dot4
+                int shift = 4 * k;
+                for (int j = 0; j < 16; j += Simd.L) {
+                    int col = c + 16 * k + j;
+                    FloatVector w0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + 2 + j).reinterpretAsInts()
+                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                            .convertShape(B2F, Simd.F, 0)).mul(d0);
+                    FloatVector w1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + 2 + j).reinterpretAsInts()
+                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                            .convertShape(B2F, Simd.F, 0)).mul(d1);
+                    FloatVector w2 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p2 + 2 + j).reinterpretAsInts()
+                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                            .convertShape(B2F, Simd.F, 0)).mul(d2);
+                    FloatVector w3 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p3 + 2 + j).reinterpretAsInts()
+                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW).sub(EIGHT)
+                            .convertShape(B2F, Simd.F, 0)).mul(d3);
+                    FloatVector v = FloatVector.fromArray(Simd.F, x, x0 + col);
+                    c00 = w0.fma(v, c00);
+                    c10 = w1.fma(v, c10);
+                    c20 = w2.fma(v, c20);
+                    c30 = w3.fma(v, c30);
+                    v = FloatVector.fromArray(Simd.F, x, x1 + col);
+                    c01 = w0.fma(v, c01);
+                    c11 = w1.fma(v, c11);
+                    c21 = w2.fma(v, c21);
+                    c31 = w3.fma(v, c31);
+                    v = FloatVector.fromArray(Simd.F, x, x2 + col);
+                    c02 = w0.fma(v, c02);
+                    c12 = w1.fma(v, c12);
+                    c22 = w2.fma(v, c22);
+                    c32 = w3.fma(v, c32);
+                    v = FloatVector.fromArray(Simd.F, x, x3 + col);
+                    c03 = w0.fma(v, c03);
+                    c13 = w1.fma(v, c13);
+                    c23 = w2.fma(v, c23);
+                    c33 = w3.fma(v, c33);
+                }
+            }
+        }
+        out16[0] = Simd.sum(c00);
+        out16[1] = Simd.sum(c01);
+        out16[2] = Simd.sum(c02);
+        out16[3] = Simd.sum(c03);
+        out16[4] = Simd.sum(c10);
+        out16[5] = Simd.sum(c11);
+        out16[6] = Simd.sum(c12);
+        out16[7] = Simd.sum(c13);
+        out16[8] = Simd.sum(c20);
+        out16[9] = Simd.sum(c21);
+        out16[10] = Simd.sum(c22);
+        out16[11] = Simd.sum(c23);
+        out16[12] = Simd.sum(c30);
+        out16[13] = Simd.sum(c31);
+        out16[14] = Simd.sum(c32);
+        out16[15] = Simd.sum(c33);
         return true;
     }
 }

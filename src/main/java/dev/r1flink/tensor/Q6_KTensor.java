@@ -1,6 +1,11 @@
 package dev.r1flink.tensor;
 
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * ggml {@code block_q6_K}: 256 elements in 210 bytes, {@code ql[128]} (low 4 bits), {@code qh[64]} (high 2 bits),
@@ -12,6 +17,9 @@ public final class Q6_KTensor extends FloatTensor {
 
     static final int BLOCK = 256;
     static final int BYTES = 210;
+    private static final byte LOW = 0xf;
+    private static final byte HIGH2 = 0x30;
+    private static final byte OFFSET = 32;
 
     public Q6_KTensor(int rows, int cols, byte[] data, int offset) {
         super(GgmlType.Q6_K, rows, cols, data, offset);
@@ -87,5 +95,56 @@ public final class Q6_KTensor extends FloatTensor {
                 }
             }
         }
+    }
+
+    @Override
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+        byte[] data = this.data;
+        int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
+        int p2 = offset + r2 * rowBytes, p3 = offset + r3 * rowBytes;
+        FloatVector a0 = FloatVector.zero(Simd.F), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES, p2 += BYTES, p3 += BYTES) {
+            float d0 = half(data, p0 + 208), d1 = half(data, p1 + 208);
+            float d2 = half(data, p2 + 208), d3 = half(data, p3 + 208);
+            // Quarter k of half n covers columns 128n + 32k .. +31: nibble k/2 of ql[64n + 32(k%2) ..], high bits 2k
+            // of qh[32n ..], scale 8n + 2k + j/16; in steps of L, the order the tile holds them. Vector API calls only
+            // in the loop (see Q8_0Tensor.dot4).
+            for (int n = 0; n < 2; n++) {
+                for (int k = 0; k < 4; k++) {
+                    int ql = 64 * n + 32 * (k & 1), qh = 128 + 32 * n, sc = 192 + 8 * n + 2 * k;
+                    int lowShift = 4 * (k >> 1), highShift = 2 * k;
+                    for (int j = 0; j < 32; j += Simd.L) {
+                        int col = c + 128 * n + 32 * k + j;
+                        int is = j / 16;
+                        FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + col);
+                        a0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + ql + j).reinterpretAsInts()
+                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                                .or(ByteVector.fromArray(Simd.B, data, p0 + qh + j).reinterpretAsInts()
+                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d0 * data[p0 + sc + is]).fma(v, a0);
+                        a1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + ql + j).reinterpretAsInts()
+                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                                .or(ByteVector.fromArray(Simd.B, data, p1 + qh + j).reinterpretAsInts()
+                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d1 * data[p1 + sc + is]).fma(v, a1);
+                        a2 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p2 + ql + j).reinterpretAsInts()
+                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                                .or(ByteVector.fromArray(Simd.B, data, p2 + qh + j).reinterpretAsInts()
+                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d2 * data[p2 + sc + is]).fma(v, a2);
+                        a3 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p3 + ql + j).reinterpretAsInts()
+                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                                .or(ByteVector.fromArray(Simd.B, data, p3 + qh + j).reinterpretAsInts()
+                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d3 * data[p3 + sc + is]).fma(v, a3);
+                    }
+                }
+            }
+        }
+        out4[0] = Simd.sum(a0);
+        out4[1] = Simd.sum(a1);
+        out4[2] = Simd.sum(a2);
+        out4[3] = Simd.sum(a3);
+        return true;
     }
 }

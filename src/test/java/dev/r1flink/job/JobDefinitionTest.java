@@ -35,6 +35,9 @@ class JobDefinitionTest {
             assertTrue(c.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).isPresent());
             assertEquals(ModelEngineFactory.class.getName(), s.engineFactoryClass, f.toString());
             Class.forName(s.engineFactoryClass);
+            assertTrue(s.engineOptions.containsKey("kv-cache-bytes"), f + ": nested engine.options read as a map");
+            var engineOptions = ModelEngineFactory.options(s.engineOptions, 1);
+            assertTrue(s.asyncCapacity >= engineOptions.maxSequences(), f + ": async.capacity fills the engine's batch");
         }
     }
 
@@ -48,6 +51,9 @@ class JobDefinitionTest {
         assertEquals(256, s.maxTokens, "nested generation.max-tokens from the file");
         assertEquals("r1-tiny", s.modelName);
         assertEquals(Duration.ofSeconds(1), c.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
+        assertEquals(Map.of("max-sequences", "8", "kv-cache-bytes", "256mb"), s.engineOptions);
+        assertEquals(256L << 20, ModelEngineFactory.options(s.engineOptions, 3).kvCacheBytes());
+        assertThrows(IllegalArgumentException.class, () -> ModelEngineFactory.options(Map.of("max_sequences", "2"), 1));
         assertThrows(IllegalArgumentException.class, () -> JobDefinition.overrides(List.of("no-equals")));
     }
 

@@ -39,6 +39,7 @@ import java.util.concurrent.Semaphore;
  *   jobs/local-demo.yaml jobs/local-demo.prompts.jsonl 4 [key=value ...]
  * </pre>
  *
+ * The bare engine runs once to warm the JIT, then before and after the job (their mean is the baseline).
  * Arguments: job definition, prompt file (JSONL), repeats of the prompt file, then option overrides (e.g.
  * {@code model.path=...}). Prints both rates and their ratio. The job run uses parallelism 1 and starts the clock
  * when the prompts are published to the already running job, stopping it when the last result is read committed
@@ -61,10 +62,15 @@ public final class JobVsEngineBenchmark {
             }
         }
         JobSettings s = JobSettings.from(conf);
-        double bare = bare(s, prompts);
+        // Warm the JIT first, then bracket the job run with two bare runs (the machine's load drifts).
+        bare(s, prompts.subList(0, Math.min(prompts.size(), s.asyncCapacity)));
+        double bare1 = bare(s, prompts);
         double job = job(conf, prompts);
+        double bare2 = bare(s, prompts);
+        double bare = (bare1 + bare2) / 2;
         System.out.printf("prompts %d, engine threads %d, in flight %d%n", prompts.size(), s.threadsPerEngine(), s.asyncCapacity);
-        System.out.printf("bare engine: %.2f tok/s%njob:         %.2f tok/s%nratio:       %.3f%n", bare, job, job / bare);
+        System.out.printf("bare engine: %.2f tok/s (runs %.2f, %.2f)%njob:         %.2f tok/s%nratio:       %.3f%n",
+                bare, bare1, bare2, job, job / bare);
     }
 
     static double bare(JobSettings s, List<PromptEvent> prompts) throws Exception {
