@@ -55,7 +55,7 @@ class BacklogScenario {
                     events, c -> { });
             System.gc();
             KafkaJobHarness h = new KafkaJobHarness(kafka, "backlog", 2);
-            h.send(ScenarioRuns.encode(events));
+            ScenarioRuns.sendAll(h, events);
             Configuration conf = ScenarioRuns.config(h, 1);
             long t0 = ScenarioRuns.now();
             JobClient job = ScenarioRuns.start(conf);

@@ -49,7 +49,7 @@ class KafkaFaultsScenario {
             Map<String, InferenceResult> reference = ScenarioRuns.reference(new KafkaJobHarness(kafka, "broker-ref", 2),
                     events, c -> { });
             KafkaJobHarness h = new KafkaJobHarness(kafka, "broker-restart", 2);
-            h.send(ScenarioRuns.encode(events));
+            ScenarioRuns.sendAll(h, events);
             Configuration conf = ScenarioRuns.config(h, 40); // ~60 s of work: the restart lands mid-run
             JobClient job = ScenarioRuns.start(conf);
             try {
@@ -89,7 +89,7 @@ class KafkaFaultsScenario {
             Map<String, InferenceResult> reference = ScenarioRuns.reference(new KafkaJobHarness(kafka, "savepoint-ref", 2),
                     events, c -> { });
             KafkaJobHarness h = new KafkaJobHarness(kafka, "savepoint", 2);
-            h.send(ScenarioRuns.encode(events));
+            ScenarioRuns.sendAll(h, events);
             Configuration conf = ScenarioRuns.config(h, 40);
             conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
             JobClient job = ScenarioRuns.start(conf);

@@ -9,6 +9,8 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -50,6 +52,42 @@ final class ScenarioRuns {
     }
 
     /**
+     * Writes the prompts in one producer transaction and checks the topic then holds exactly them, so a prompt
+     * missing from the results is the job's loss, not the test's. (A plain idempotent producer under a loaded
+     * broker can fail batches with OutOfOrderSequenceException; the harness's fire-and-forget send would then
+     * drop prompts silently.)
+     */
+    static void sendAll(KafkaJobHarness h, List<PromptEvent> events) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            long before = endOffsets(h);
+            try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(h.kafka.bootstrapServers(), Map.of(
+                    "transactional.id", h.name + "-prompts-" + attempt, "linger.ms", "20"))) {
+                p.initTransactions();
+                p.beginTransaction();
+                try {
+                    for (PromptEvent e : events) p.send(new ProducerRecord<>(h.prompts, e.getId().getBytes(), PromptCodec.encode(e)));
+                    p.commitTransaction();
+                    return;
+                } catch (Exception e) {
+                    if (attempt >= 3) throw e;
+                    System.out.println("prompt transaction failed (" + e + "), retrying; end offsets were " + before);
+                }
+            }
+        }
+    }
+
+    /** Sum of the prompt topic's end offsets (transaction markers included). */
+    static long endOffsets(KafkaJobHarness h) throws Exception {
+        try (var admin = h.kafka.admin()) {
+            var parts = admin.describeTopics(List.of(h.prompts)).allTopicNames().get().get(h.prompts).partitions();
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> q = new java.util.HashMap<>();
+            for (var pi : parts) q.put(new org.apache.kafka.common.TopicPartition(h.prompts, pi.partition()),
+                    org.apache.kafka.clients.admin.OffsetSpec.latest());
+            return admin.listOffsets(q).all().get().values().stream().mapToLong(r -> r.offset()).sum();
+        }
+    }
+
+    /**
      * The scripted engine at {@code tokenDelayMs} per token (one word per token, up to 48), checkpoints every
      * 500 ms, and a restart strategy patient enough to outlast the fault.
      */
@@ -69,7 +107,7 @@ final class ScenarioRuns {
     /** An undisturbed run of {@code events} on fresh topics: result by id. */
     static Map<String, InferenceResult> reference(KafkaJobHarness h, List<PromptEvent> events, Consumer<Configuration> tweak)
             throws Exception {
-        h.send(encode(events));
+        sendAll(h, events);
         Configuration conf = config(h, 0);
         tweak.accept(conf);
         JobClient job = start(conf);

@@ -59,7 +59,7 @@ class TaskManagerLossScenario {
                      2, 4, Map.of("cluster.evenly-spread-out-slots", "true", "heartbeat.interval", "2000",
                              "heartbeat.timeout", "10000"))) {
             KafkaJobHarness ref = new KafkaJobHarness(kafka, "tm-loss-ref", 4);
-            ref.send(ScenarioRuns.encode(events));
+            ScenarioRuns.sendAll(ref, events);
             submit(cluster, jobFile(ref, 0));
             Map<String, InferenceResult> reference = ScenarioRuns.read(ref, n, Duration.ofMinutes(5), 2000).results()
                     .stream().collect(Collectors.toMap(InferenceResult::getId, r -> r, (a, b) -> a));
@@ -67,7 +67,7 @@ class TaskManagerLossScenario {
             cancelAll(cluster);
 
             KafkaJobHarness h = new KafkaJobHarness(kafka, "tm-loss", 4);
-            h.send(ScenarioRuns.encode(events));
+            ScenarioRuns.sendAll(h, events);
             submit(cluster, jobFile(h, 20));
             AtomicInteger progress = new AtomicInteger();
             CompletableFuture<ScenarioRuns.Timed> reader = ScenarioRuns.readAsync(h, n, progress);
