@@ -92,7 +92,7 @@ final class ScenarioRuns {
      * 500 ms, and a restart strategy patient enough to outlast the fault.
      */
     static Configuration config(KafkaJobHarness h, int tokenDelayMs) {
-        Configuration c = h.jobConfig();
+        Configuration c = R1FlinkJob.withDefaults(h.jobConfig()); // as the CLI runs it: unaligned checkpoints
         c.set(JobOptions.ENGINE_OPTIONS, Map.of("scripted.context", "64", "scripted.token-delay-ms", String.valueOf(tokenDelayMs)));
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 1000);

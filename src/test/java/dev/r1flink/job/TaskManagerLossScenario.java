@@ -56,7 +56,7 @@ class TaskManagerLossScenario {
         List<PromptEvent> events = ScenarioRuns.events("t", n);
         try (EmbeddedKafka kafka = EmbeddedKafka.start();
              StandaloneCluster cluster = StandaloneCluster.start(tmp.resolve("cluster"), clusterClasspath(), jvmFlags(),
-                     2, 4, Map.of("cluster.evenly-spread-out-slots", "true", "heartbeat.interval", "2000",
+                     2, 4, Map.of("taskmanager.load-balance.mode", "SLOTS", "heartbeat.interval", "2000",
                              "heartbeat.timeout", "10000"))) {
             KafkaJobHarness ref = new KafkaJobHarness(kafka, "tm-loss-ref", 4);
             ScenarioRuns.sendAll(ref, events);
@@ -68,10 +68,10 @@ class TaskManagerLossScenario {
 
             KafkaJobHarness h = new KafkaJobHarness(kafka, "tm-loss", 4);
             ScenarioRuns.sendAll(h, events);
-            submit(cluster, jobFile(h, 20));
+            submit(cluster, jobFile(h, 80)); // ~30 tokens x 80 ms per prompt, 32 in flight: about a minute of work
             AtomicInteger progress = new AtomicInteger();
             CompletableFuture<ScenarioRuns.Timed> reader = ScenarioRuns.readAsync(h, n, progress);
-            ScenarioRuns.awaitProgress(progress, n / 5, Duration.ofMinutes(3));
+            ScenarioRuns.awaitProgress(progress, n / 10, Duration.ofMinutes(3));
             Process victim = cluster.processes().get(1); // [0] is the JobManager
             long killedAt = ScenarioRuns.now();
             victim.destroyForcibly(); // SIGKILL
@@ -120,6 +120,7 @@ class TaskManagerLossScenario {
                 "async.capacity: 8",
                 "parallelism.default: 4",
                 "execution.checkpointing.interval: 500 ms",
+                "execution.checkpointing.unaligned.enabled: true",
                 "restart-strategy.type: fixed-delay",
                 "restart-strategy.fixed-delay.attempts: 100",
                 "restart-strategy.fixed-delay.delay: 1 s",
