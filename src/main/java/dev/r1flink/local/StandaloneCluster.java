@@ -57,6 +57,7 @@ public final class StandaloneCluster implements AutoCloseable {
         conf.put("jobmanager.memory.process.size", "1g");
         conf.put("taskmanager.memory.process.size", "1536m");
         conf.put("taskmanager.memory.managed.fraction", "0.0");
+        conf.put("taskmanager.network.memory.buffer-debloat.enabled", "true"); // fast savepoints: docs/reliability.md
         conf.put("taskmanager.numberOfTaskSlots", String.valueOf(slots));
         conf.put("io.tmp.dirs", dir.resolve("tmp").toString());
         conf.putAll(extra);
