@@ -28,7 +28,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -141,9 +140,5 @@ class BacklogScenario {
         double max = -1;
         while (m.find()) max = Math.max(max, Double.parseDouble(m.group(1)));
         return max;
-    }
-
-    static String names(List<InferenceResult> r) {
-        return r.stream().map(InferenceResult::getId).collect(Collectors.joining(","));
     }
 }
