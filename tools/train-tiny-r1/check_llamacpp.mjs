@@ -33,12 +33,17 @@ for (const r of rows) {
     out.push(t);
     if (model.isEogToken(t) || out.length >= 240 || r.prompt_ids.length + out.length >= 256) break;
   }
-  const want = r[field];
+  // node-llama-cpp ends the generator at an end-of-generation token without yielding it, so compare
+  // against PyTorch's ids without its final <｜end▁of▁sentence｜> and require that llama.cpp stopped there too.
+  const stopped = !(out.length >= 240 || r.prompt_ids.length + out.length >= 256);
+  const eos = model.tokens.eos;
+  const want = r[field].at(-1) === eos ? r[field].slice(0, -1) : r[field];
+  if (r[field].at(-1) === eos && !stopped) out.push(-1);
   const text = model.detokenize(out, true);
   const box = (s) => (s.split("</think>").pop().match(/\\boxed\{(-?\d+)\}/g) ?? []).pop();
   const wantText = model.detokenize(want, true);
   if (JSON.stringify(out) === JSON.stringify(want)) same++;
-  else console.log(`#${r.id} continuation differs (first ${out.findIndex((t, i) => t !== want[i])} tokens equal)`);
+  else console.log(`#${r.id} continuation differs: llama.cpp ${out.length} tokens, pytorch ${want.length}, first difference at ${out.findIndex((t, i) => t !== want[i])}, last ${out.at(-1)} vs ${want.at(-1)}`);
   if (box(text) === box(wantText)) answerSame++;
   console.log(`#${r.id} ${r.problem} -> ${box(text)} (pytorch ${box(wantText)}, expected ${r.answer})`);
 }
