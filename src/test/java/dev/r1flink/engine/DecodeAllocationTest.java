@@ -37,19 +37,21 @@ class DecodeAllocationTest {
             List<Sequence> seqs = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 // greedy and seeded R1 sampling (the top-p sort must not allocate either)
-                GenerationRequest r = GenerationRequest.builder("a" + i, "1 2 3 " + (10 + i)).maxTokens(400)
+                GenerationRequest r = GenerationRequest.builder("a" + i, "1 2 3 " + (10 + i)).maxTokens(2400)
                         .temperature(i % 2 == 0 ? 0f : 0.6f).seed((long) i).build();
                 Sequence q = BatchingEngine.sequence(i, r, codec.encodePrompt(r, false), null, o,
                         model.config.vocabSize(), () -> { });
                 s.submit(q);
                 seqs.add(q);
             }
-            for (int i = 0; i < 100; i++) s.step(); // prefill, warm-up, JIT
-            // The claim is about the steady state: best of 4 windows of 50 steps, so that a window catching a late
-            // JIT compile (boxed vectors until C2 has compiled a kernel) or a context-sized buffer growing (the
-            // per-thread attention scores double now and then) does not count.
+            for (int i = 0; i < 100; i++) s.step(); // prefill, warm-up
+            // The claim is about the steady state, once C2 has compiled the kernels (until then the Vector API runs
+            // its boxing Java fallbacks). How many steps that takes depends on the machine's load, so measure
+            // windows of 50 steps until one is clean (or give up after 40): the best window is the steady state.
+            // A window may also catch a context-sized buffer growing (the per-thread attention scores double).
             double perToken = Double.MAX_VALUE;
-            for (int w = 0; w < 4; w++) {
+            int w = 0;
+            for (; w < 40 && perToken >= 256; w++) {
                 long tokens0 = s.generatedTokens;
                 long bytes0 = mx.getThreadAllocatedBytes(me);
                 for (int i = 0; i < 50; i++) s.step();
@@ -59,7 +61,7 @@ class DecodeAllocationTest {
                 perToken = Math.min(perToken, bytes / (double) tokens);
             }
             // output text: "<id>" appended to a StringBuilder (amortized growth) and one delta String per token
-            System.out.printf("decode allocation: %.1f bytes/token%n", perToken);
+            System.out.printf("decode allocation: %.1f bytes/token (best of %d windows)%n", perToken, w);
             assertTrue(perToken < 256, "allocated " + perToken + " bytes per token");
         }
     }
