@@ -257,11 +257,15 @@ public final class Model {
                 int qOff = i * qDim + h * hd;
                 int kvOff = (h / group) * hd; // grouped-query attention: query head h reads kv head h/group
                 float[] att = s.scores(pos + 1);
+                int[] rows = s.kvRows(pos + 1);
+                for (int t = 0; t <= pos; t++) {
+                    rows[t] = kv.cell(seq, t) * kvDim + kvOff; // the row's K/V of position t, this head
+                }
                 // scores q.k / sqrt(headDim) over the row's sequence, positions 0..pos
+                VectorOps.dotsF16(kCache, rows, pos + 1, s.q, qOff, hd, att);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int t = 0; t <= pos; t++) {
-                    float dot = VectorOps.dotF16(kCache, kv.cell(seq, t) * kvDim + kvOff, s.q, qOff, hd);
-                    att[t] = dot * attentionScale;
+                    att[t] *= attentionScale;
                     max = Math.max(max, att[t]);
                 }
                 // softmax, summed in double as ggml does
@@ -274,9 +278,7 @@ public final class Model {
                 // weighted sum of values
                 int oOff = i * qDim + h * hd;
                 java.util.Arrays.fill(s.attOut, oOff, oOff + hd, 0f);
-                for (int t = 0; t <= pos; t++) {
-                    VectorOps.axpyF16(att[t] * inv, vCache, kv.cell(seq, t) * kvDim + kvOff, s.attOut, oOff, hd);
-                }
+                VectorOps.axpysF16(att, inv, vCache, rows, pos + 1, s.attOut, oOff, hd);
             }
         }
     }

@@ -101,6 +101,48 @@ public final class VectorOps {
         return sum;
     }
 
+    /**
+     * {@code out[t] = dotF16(k, rows[t], q, qOff, n)} for {@code t < count}: the attention scores of one query
+     * against {@code count} F16 keys, bit for bit as {@link #dotF16} (same steps, inline). One call per (row, head)
+     * instead of one per position: the position loop and the vector code live in one compiled method, so C2 never
+     * has to fit them into the caller's inlining budget (where it would box the vectors).
+     */
+    public static void dotsF16(short[] k, int[] rows, int count, float[] q, int qOff, int n, float[] out) {
+        if (!VECTOR) {
+            for (int t = 0; t < count; t++) {
+                out[t] = dotF16Scalar(k, rows[t], q, qOff, n);
+            }
+            return;
+        }
+        int upper = F.loopBound(n);
+        for (int t = 0; t < count; t++) {
+            int kOff = rows[t];
+            FloatVector acc = FloatVector.zero(F);
+            int i = 0;
+            for (; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, k, kOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                FloatVector kv = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                acc = kv.fma(FloatVector.fromArray(F, q, qOff + i), acc);
+            }
+            if (L == 16) {
+                acc = acc.add(acc.rearrange(Simd.XOR8));
+            }
+            acc = acc.add(acc.rearrange(Simd.XOR4));
+            acc = acc.add(acc.rearrange(Simd.XOR2));
+            acc = acc.add(acc.rearrange(Simd.XOR1));
+            float sum = acc.lane(0);
+            for (; i < n; i++) {
+                sum += Float16.halfToFloat(k[kOff + i]) * q[qOff + i];
+            }
+            out[t] = sum;
+        }
+    }
+
     public static float dotF16Scalar(short[] k, int kOff, float[] q, int qOff, int n) {
         float sum = 0f;
         for (int i = 0; i < n; i++) {
@@ -148,6 +190,40 @@ public final class VectorOps {
         }
         for (; i < n; i++) {
             out[outOff + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), a, out[outOff + i]);
+        }
+    }
+
+    /**
+     * {@code axpyF16(a[t] * scale, v, rows[t], out, outOff, n)} for {@code t = 0, 1, .., count-1}: the
+     * attention-weighted sum of {@code count} F16 value rows, bit for bit as those calls in that order (each lane
+     * still adds the rows in t order), but column chunk by chunk so the sum stays in a register. One call per
+     * (row, head), for the reason given at {@link #dotsF16}.
+     */
+    public static void axpysF16(float[] a, float scale, short[] v, int[] rows, int count, float[] out, int outOff,
+                                int n) {
+        int i = 0;
+        if (VECTOR) {
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                FloatVector acc = FloatVector.fromArray(F, out, outOff + i);
+                for (int t = 0; t < count; t++) {
+                    // half to float as Simd.HALF_REBIAS describes, inline
+                    IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, rows[t] + i).convertShape(S2I, Simd.I, 0);
+                    IntVector em = h.and(0x7fff);
+                    IntVector shifted = em.lanewise(LSHL, 13);
+                    FloatVector vf = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                            .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                            .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                    acc = vf.fma(FloatVector.broadcast(F, a[t] * scale), acc);
+                }
+                acc.intoArray(out, outOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            float o = out[outOff + i];
+            for (int t = 0; t < count; t++) {
+                o = Math.fma(Float16.halfToFloat(v[rows[t] + i]), a[t] * scale, o);
+            }
+            out[outOff + i] = o;
         }
     }
 
