@@ -195,35 +195,30 @@ public final class VectorOps {
 
     /**
      * {@code axpyF16(a[t] * scale, v, rows[t], out, outOff, n)} for {@code t = 0, 1, .., count-1}: the
-     * attention-weighted sum of {@code count} F16 value rows, bit for bit as those calls in that order (each lane
-     * still adds the rows in t order), but column chunk by chunk so the sum stays in a register. One call per
-     * (row, head), for the reason given at {@link #dotsF16}.
+     * attention-weighted sum of {@code count} F16 value rows, bit for bit as those calls (same steps, inline). One
+     * call per (row, head), for the reason given at {@link #dotsF16}. Position by position, so the column chunks of
+     * one position are independent FMAs (chunk by chunk over all positions would be one long dependency chain).
      */
     public static void axpysF16(float[] a, float scale, short[] v, int[] rows, int count, float[] out, int outOff,
                                 int n) {
-        int i = 0;
-        if (VECTOR) {
-            for (int upper = F.loopBound(n); i < upper; i += L) {
-                FloatVector acc = FloatVector.fromArray(F, out, outOff + i);
-                for (int t = 0; t < count; t++) {
-                    // half to float as Simd.HALF_REBIAS describes, inline
-                    IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, rows[t] + i).convertShape(S2I, Simd.I, 0);
-                    IntVector em = h.and(0x7fff);
-                    IntVector shifted = em.lanewise(LSHL, 13);
-                    FloatVector vf = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
-                            .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
-                            .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-                    acc = vf.fma(FloatVector.broadcast(F, a[t] * scale), acc);
-                }
-                acc.intoArray(out, outOff + i);
+        int upper = VECTOR ? F.loopBound(n) : 0;
+        for (int t = 0; t < count; t++) {
+            int vOff = rows[t];
+            float w = a[t] * scale;
+            int i = 0;
+            for (; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, vOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                FloatVector vf = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                vf.fma(FloatVector.broadcast(F, w), FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
             }
-        }
-        for (; i < n; i++) {
-            float o = out[outOff + i];
-            for (int t = 0; t < count; t++) {
-                o = Math.fma(Float16.halfToFloat(v[rows[t] + i]), a[t] * scale, o);
+            for (; i < n; i++) {
+                out[outOff + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), w, out[outOff + i]);
             }
-            out[outOff + i] = o;
         }
     }
 
