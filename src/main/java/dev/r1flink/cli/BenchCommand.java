@@ -43,7 +43,7 @@ import java.util.concurrent.Callable;
         description = "Engine throughput and latency at several concurrencies (synthetic prompts, greedy).")
 public final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "GGUF model file")
+    @Option(names = "--model", required = true, description = "GGUF model file, or bundled:NAME (e.g. bundled:tiny-r1-arith)")
     Path model;
 
     @Option(names = "--requests", description = "Requests per concurrency level (default: the concurrency)")
@@ -88,7 +88,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ForwardModel m = opener.open(model);
+        ForwardModel m = opener.open(dev.r1flink.model.BundledModels.resolve(model.toString()));
         List<Row> rows = new ArrayList<>();
         for (int c : concurrency) {
             rows.add(measure(m, c, requests != null ? Math.max(requests, 1) : c));

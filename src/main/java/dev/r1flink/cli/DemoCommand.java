@@ -2,15 +2,12 @@ package dev.r1flink.cli;
 
 import dev.r1flink.job.JobDefinition;
 import dev.r1flink.job.JobOptions;
-import dev.r1flink.job.ModelEngineFactory;
 import dev.r1flink.job.R1FlinkJob;
-import dev.r1flink.model.Synthesizer;
 import dev.r1flink.local.LocalDemo;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,45 +25,19 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--job", paramLabel = "FILE", description = "Job definition (default: jobs/local-demo.yaml).")
     Path job;
 
-    @Option(names = "--model", paramLabel = "GGUF", description = "Model file; overrides model.path (e.g. a real R1 GGUF).")
+    @Option(names = "--model", paramLabel = "GGUF", description = "Model: a GGUF file (a real R1 model) or bundled:NAME; overrides model.path "
+            + "(default: the bundled tiny-r1-arith, a small reasoning model trained by the project).")
     String model;
 
     @Option(names = "--prompts", paramLabel = "JSONL", description = "Prompt events, one JSON object a line "
             + "(default: jobs/local-demo.prompts.jsonl).")
     Path prompts;
 
-    @Option(names = "--vocab", paramLabel = "GGUF", description = "Tokenizer GGUF to synthesize the default tiny "
-            + "model from when it does not exist yet (default: models/vocab.gguf, else the project's shared test vocab).")
-    Path vocab;
-
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Overrides a job option, e.g. -D parallelism.default=2.")
     List<String> overrides = new ArrayList<>();
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "1800", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
-
-    /** The default model is made on first use: random weights of a tiny shape, the tokenizer of a real GGUF. */
-    private void synthesizeDefaultModel(Configuration conf, Path home) throws java.io.IOException {
-        if (model != null || !conf.get(JobOptions.ENGINE_FACTORY).equals(ModelEngineFactory.class.getName())) return;
-        Path target = Path.of(conf.get(JobOptions.MODEL_PATH));
-        if (Files.exists(target)) return;
-        Path v = vocab;
-        if (v == null) {
-            List<Path> candidates = new ArrayList<>(List.of(home.resolve("models/vocab.gguf"),
-                    home.resolve("../shared/testdata/vocab/ggml-vocab-qwen2.gguf")));
-            String shared = System.getProperty("r1.shared.dir");
-            if (shared != null) candidates.add(Path.of(shared, "testdata/vocab/ggml-vocab-qwen2.gguf"));
-            v = candidates.stream().filter(Files::isRegularFile).findFirst().orElseThrow(() ->
-                    new IllegalArgumentException("no model at " + target + ": pass --model R1.gguf, or --vocab "
-                            + "TOKENIZER.gguf to synthesize a tiny model there"));
-        }
-        System.out.println("r1-flink demo: synthesizing a tiny model (random weights, tokenizer of " + v.getFileName()
-                + ") at " + target + " ...");
-        Files.createDirectories(target.toAbsolutePath().getParent());
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        new Synthesizer(Synthesizer.shape("tiny-qwen2"), "Q8_0", v, 42).write(tmp, null);
-        Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    }
 
     static Path home() {
         return Path.of(System.getProperty("r1.home", ".")).toAbsolutePath().normalize();
@@ -83,7 +54,6 @@ public final class DemoCommand implements Callable<Integer> {
             Path mp = Path.of(p);
             if (!mp.isAbsolute() && !p.contains(":")) conf.set(JobOptions.MODEL_PATH, home.resolve(mp).toString());
         });
-        synthesizeDefaultModel(conf, home);
         Path promptFile = prompts != null ? prompts : home.resolve("jobs/local-demo.prompts.jsonl");
         new LocalDemo(conf, LocalDemo.prompts(promptFile), System.out).run(Duration.ofSeconds(timeoutSeconds));
         return 0;

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
         description = "Generate a completion for one prompt with a GGUF model (no Flink, no Kafka).")
 public final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file")
+    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file, or bundled:NAME (e.g. bundled:tiny-r1-arith)")
     Path model;
 
     @Option(names = {"-p", "--prompt"}, description = "Prompt text (wrapped in the chat template unless --raw)")
@@ -70,7 +70,8 @@ public final class GenerateCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         Model m;
         BpeTokenizer tokenizer = null;
-        try (GgufFile gguf = GgufFile.open(model)) {
+        Path file = dev.r1flink.model.BundledModels.resolve(model.toString());
+        try (GgufFile gguf = GgufFile.open(file)) {
             m = Model.load(gguf);
             if (gguf.has(Vocabulary.KEY_TOKENS)) {
                 tokenizer = new BpeTokenizer(Vocabulary.from(gguf));

@@ -30,6 +30,15 @@ public final class Main implements Runnable {
 
     /** The command tree; tests execute it in-process. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main());
+        return new CommandLine(new Main()).setExecutionExceptionHandler((e, cmd, parsed) -> {
+            // A person gets the reason, not a stack trace (set -Dr1.debug=true for that).
+            if (Boolean.getBoolean("r1.debug")) {
+                e.printStackTrace();
+            }
+            String msg = e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage()
+                    : e.getMessage() != null ? e.getMessage() : e.toString();
+            cmd.getErr().println("r1-flink " + cmd.getCommandName() + ": error: " + msg);
+            return 1;
+        });
     }
 }

@@ -12,6 +12,7 @@ import org.apache.flink.util.TimeUtils;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import dev.r1flink.model.BundledModels;
 import java.util.Map;
 
 /**
@@ -71,7 +72,7 @@ public final class ModelEngineFactory implements EngineFactory {
 
     @Override
     public LoadedModel load(String modelPath, Map<String, String> engineOptions) throws IOException {
-        Path path = Path.of(modelPath);
+        Path path = BundledModels.resolve(modelPath);
         Model model = Model.load(path);
         BpeTokenizer tokenizer = new BpeTokenizer(Vocabulary.load(path));
         return new R1Model(model, tokenizer, options(engineOptions, 1));

@@ -257,17 +257,15 @@ public final class Model {
                 int qOff = i * qDim + h * hd;
                 int kvOff = (h / group) * hd; // grouped-query attention: query head h reads kv head h/group
                 float[] att = s.scores(pos + 1);
-                // scores q.k / sqrt(headDim) over the row's sequence, positions 0..pos
-                float max = Float.NEGATIVE_INFINITY;
-                float[] qRow = s.q;
-                int qRowOff = qOff;
-                if (GgmlRounding.ENABLED) { // opt-in: q rounded to F16 as ggml's kq = mul_mat(k, q) does
-                    qRow = GgmlRounding.activations(dev.r1flink.tensor.GgmlType.F16, java.util.Arrays.copyOfRange(s.q, qOff, qOff + hd), hd);
-                    qRowOff = 0;
-                }
+                int[] rows = s.kvRows(pos + 1);
                 for (int t = 0; t <= pos; t++) {
-                    float dot = VectorOps.dotF16(kCache, kv.cell(seq, t) * kvDim + kvOff, qRow, qRowOff, hd);
-                    att[t] = dot * attentionScale;
+                    rows[t] = kv.cell(seq, t) * kvDim + kvOff; // the row's K/V of position t, this head
+                }
+                // scores q.k / sqrt(headDim) over the row's sequence, positions 0..pos
+                VectorOps.dotsF16(kCache, rows, pos + 1, s.q, qOff, hd, att);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int t = 0; t <= pos; t++) {
+                    att[t] *= attentionScale;
                     max = Math.max(max, att[t]);
                 }
                 // softmax, summed in double as ggml does
@@ -280,10 +278,7 @@ public final class Model {
                 // weighted sum of values
                 int oOff = i * qDim + h * hd;
                 java.util.Arrays.fill(s.attOut, oOff, oOff + hd, 0f);
-                for (int t = 0; t <= pos; t++) {
-                    float a = GgmlRounding.ENABLED ? GgmlRounding.f16(att[t] * inv) : att[t] * inv; // opt-in, see GgmlRounding
-                    VectorOps.axpyF16(a, vCache, kv.cell(seq, t) * kvDim + kvOff, s.attOut, oOff, hd);
-                }
+                VectorOps.axpysF16(att, inv, vCache, rows, pos + 1, s.attOut, oOff, hd);
             }
         }
     }

@@ -26,6 +26,8 @@ public final class State {
     final float[] outRows;  // [capacity][dim]  final-normalized rows that want logits, compacted
     /** Attention scores of one (row, head), per worker thread; grows with the context, never shrinks. */
     final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[256]);
+    /** K/V cache row offsets of one (row, head)'s positions, per worker thread; grows like {@link #scores}. */
+    final ThreadLocal<int[]> kvRows = ThreadLocal.withInitial(() -> new int[256]);
 
     // Reused tasks for Parallel, so that no lambda is allocated per call.
     final MatmulTask matmul = new MatmulTask();
@@ -65,6 +67,15 @@ public final class State {
             scores.set(s);
         }
         return s;
+    }
+
+    int[] kvRows(int n) {
+        int[] r = kvRows.get();
+        if (r.length < n) {
+            r = new int[Math.max(n, r.length * 2)];
+            kvRows.set(r);
+        }
+        return r;
     }
 
     /**

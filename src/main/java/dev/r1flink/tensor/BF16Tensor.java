@@ -1,7 +1,9 @@
 package dev.r1flink.tensor;
 
 import java.nio.ByteOrder;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** bfloat16 (the top 16 bits of a float32), little-endian (ggml {@code GGML_TYPE_BF16}). */
 public final class BF16Tensor extends FloatTensor {
@@ -33,8 +35,10 @@ public final class BF16Tensor extends FloatTensor {
         int p = offset + row * rowBytes + block0 * 2;
         int j = 0;
         for (; j + Simd.L <= nBlocks; j += Simd.L) {
-            ShortVector h = ShortVector.fromByteArray(Simd.S, data, p + j * 2, ByteOrder.LITTLE_ENDIAN);
-            Simd.bf16ToFloat(h).intoArray(out, outOffset + j);
+            // BFloat16 is the top half of a float
+            ((IntVector) ShortVector.fromByteArray(Simd.S, data, p + j * 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, Simd.I, 0)).lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats().intoArray(out, outOffset + j);
         }
         for (; j < nBlocks; j++) {
             out[outOffset + j] = Float16.bf16ToFloat((short) SHORT_LE.get(data, p + j * 2));

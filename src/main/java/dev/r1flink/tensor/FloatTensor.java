@@ -260,8 +260,7 @@ public abstract class FloatTensor {
             for (int i = 0; i < nr; i++) {
                 int r = first + i * step;
                 for (int b = 0; b < batch; b++) {
-                    out[outOffset + b * outStride + r] =
-                            Simd.sum(FloatVector.fromArray(Simd.F, acc, (i * batch + b) * lanes));
+                    out[outOffset + b * outStride + r] = Simd.sum(acc, (i * batch + b) * lanes);
                 }
             }
         }
@@ -270,49 +269,55 @@ public abstract class FloatTensor {
     /**
      * Small batches with a fused kernel: 4 rows x 4 vectors, then 4 rows x 1 for the rest. No tile: weights are
      * decoded straight into registers (once per group of 4 vectors, so only worth it while batches are small).
+     * The kernels leave their accumulators in {@code s.fusedAcc}; the lanes are added here, by {@link Simd#sum}.
      */
     private boolean fused(int first, int step, float[] x, int xOffset, int xStride, int batch, float[] out,
                           int outOffset, int outStride, Scratch s) {
+        final int lanes = Simd.L;
+        float[] acc = s.fusedAcc;
         int b = 0;
         for (; b + 4 <= batch; b += 4) {
-            if (!dot4x4(first, step, x, xOffset + b * xStride, xStride, s.sixteen)) {
+            if (!dot4x4(first, step, x, xOffset + b * xStride, xStride, acc)) {
                 return false;
             }
             for (int i = 0; i < TILE_ROWS; i++) {
                 for (int j = 0; j < 4; j++) {
-                    out[outOffset + (b + j) * outStride + first + i * step] = s.sixteen[4 * i + j];
+                    out[outOffset + (b + j) * outStride + first + i * step] = Simd.sum(acc, (4 * i + j) * lanes);
                 }
             }
         }
         for (; b < batch; b++) {
-            if (!dot4(first, first + step, first + 2 * step, first + 3 * step, x, xOffset + b * xStride, s.four)) {
+            if (!dot4(first, first + step, first + 2 * step, first + 3 * step, x, xOffset + b * xStride, acc)) {
                 return false; // only on the first vector: a type has both kernels or neither
             }
             for (int i = 0; i < TILE_ROWS; i++) {
-                out[outOffset + b * outStride + first + i * step] = s.four[i];
+                out[outOffset + b * outStride + first + i * step] = Simd.sum(acc, i * lanes);
             }
         }
         return true;
     }
 
     /**
-     * Optional fused kernel for 4 rows ({@code r0 + i*step}) x 4 vectors ({@code x[xOffset + j*xStride..]}), results
-     * in {@code out16[4*i + j]}; same contract as {@link #dot4}.
+     * Optional fused kernel for 4 rows ({@code r0 + i*step}) x 4 vectors ({@code x[xOffset + j*xStride..]}), the
+     * accumulator of (row i, vector j) stored to {@code acc[(4*i + j) * L..]}; same contract as {@link #dot4}.
      *
      * @return false if the type has no fused kernel
      */
-    protected boolean dot4x4(int r0, int step, float[] x, int xOffset, int xStride, float[] out16) {
+    protected boolean dot4x4(int r0, int step, float[] x, int xOffset, int xStride, float[] acc) {
         return false;
     }
 
     /**
      * Optional fused kernel for one vector (decode, B=1): the dots of 4 rows with {@code x[xOffset..]}, decoding
-     * each block straight into registers instead of through the tile. It must produce exactly the tiled path's bits
-     * (one accumulator per row, {@code fma(decoded chunk, x chunk, acc)} in column order, then {@link Simd#sum}).
+     * each block straight into registers instead of through the tile. It must produce exactly the tiled path's
+     * accumulators (one per row, {@code fma(decoded chunk, x chunk, acc)} in column order), stored to
+     * {@code acc[i * L..]} for row i; the caller adds the lanes with {@link Simd#sum}. Kernels keep every vector
+     * inside their own body (no helper taking or returning a vector): a helper C2 does not inline boxes its
+     * vectors, allocating per call.
      *
      * @return false if the type has no fused kernel (the tiled path runs instead)
      */
-    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] acc) {
         return false;
     }
 
@@ -440,10 +445,8 @@ public abstract class FloatTensor {
 
         /** [TILE_ROWS][TILE_COLS] decoded weights. */
         final float[] tile = new float[TILE_ROWS * TILE_COLS];
-        /** [16] results of {@link #dot4x4}. */
-        final float[] sixteen = new float[16];
-        /** [4] results of {@link #dot4}. */
-        final float[] four = new float[4];
+        /** [16][L] accumulators left by {@link #dot4x4} ({@link #dot4} uses the first 4). */
+        final float[] fusedAcc = new float[16 * Simd.L];
         /** [1] result of {@link #dot}. */
         final float[] one = new float[1];
         private float[] acc = new float[TILE_ROWS * 16 * Simd.L];

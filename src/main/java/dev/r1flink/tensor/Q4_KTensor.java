@@ -81,8 +81,9 @@ public final class Q4_KTensor extends FloatTensor {
      */
     private static void decode(byte[] data, int at, boolean high, float d1, float m1, float[] out, int o) {
         ByteVector q = ByteVector.fromArray(Simd.B, data, at);
-        ByteVector nibble = high ? Simd.shr(q, 4, 0xf) : q.and((byte) 0xf);
-        Simd.bytesToFloats(nibble).mul(d1).sub(m1).intoArray(out, o);
+        // x86 has no byte shift: shift the same bits as int lanes, the mask drops what crossed a byte boundary
+        ByteVector nibble = q.reinterpretAsInts().lanewise(LSHR, high ? 4 : 0).reinterpretAsBytes().and(LOW);
+        ((FloatVector) nibble.convertShape(B2F, Simd.F, 0)).mul(d1).sub(m1).intoArray(out, o);
     }
 
     @Override
@@ -105,7 +106,7 @@ public final class Q4_KTensor extends FloatTensor {
     }
 
     @Override
-    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] acc) {
         byte[] data = this.data;
         int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
         int p2 = offset + r2 * rowBytes, p3 = offset + r3 * rowBytes;
@@ -139,10 +140,10 @@ public final class Q4_KTensor extends FloatTensor {
                 }
             }
         }
-        out4[0] = Simd.sum(a0);
-        out4[1] = Simd.sum(a1);
-        out4[2] = Simd.sum(a2);
-        out4[3] = Simd.sum(a3);
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, Simd.L);
+        a2.intoArray(acc, 2 * Simd.L);
+        a3.intoArray(acc, 3 * Simd.L);
         return true;
     }
 }

@@ -6,6 +6,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 /**
  * ggml {@code block_q5_K}: 256 elements in 176 bytes, {@code d}, {@code dmin} (fp16), {@code scales[12]} (packed
@@ -74,9 +75,12 @@ public final class Q5_KTensor extends FloatTensor {
                                float[] out, int o) {
         ByteVector q = ByteVector.fromArray(Simd.B, data, qsAt);
         ByteVector h = ByteVector.fromArray(Simd.B, data, qhAt);
-        ByteVector nibble = high ? Simd.shr(q, 4, 0xf) : q.and((byte) 0xf);
-        ByteVector fifth = bit <= 4 ? Simd.shl(h, 4 - bit, 0x10) : Simd.shr(h, bit - 4, 0x10); // bit -> value 16
-        Simd.bytesToFloats(nibble.or(fifth)).mul(d1).sub(m1).intoArray(out, o);
+        // x86 has no byte shift: shift the same bits as int lanes, the mask drops what crossed a byte boundary
+        ByteVector nibble = q.reinterpretAsInts().lanewise(LSHR, high ? 4 : 0).reinterpretAsBytes().and((byte) 0xf);
+        IntVector hi = h.reinterpretAsInts();
+        ByteVector fifth = (bit <= 4 ? hi.lanewise(LSHL, 4 - bit) : hi.lanewise(LSHR, bit - 4)).reinterpretAsBytes()
+                .and((byte) 0x10); // bit -> value 16
+        ((FloatVector) nibble.or(fifth).convertShape(B2F, Simd.F, 0)).mul(d1).sub(m1).intoArray(out, o);
     }
 
     @Override
@@ -100,7 +104,7 @@ public final class Q5_KTensor extends FloatTensor {
     }
 
     @Override
-    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] acc) {
         byte[] data = this.data;
         int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
         int p2 = offset + r2 * rowBytes, p3 = offset + r3 * rowBytes;
@@ -141,10 +145,10 @@ public final class Q5_KTensor extends FloatTensor {
                 }
             }
         }
-        out4[0] = Simd.sum(a0);
-        out4[1] = Simd.sum(a1);
-        out4[2] = Simd.sum(a2);
-        out4[3] = Simd.sum(a3);
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, Simd.L);
+        a2.intoArray(acc, 2 * Simd.L);
+        a3.intoArray(acc, 3 * Simd.L);
         return true;
     }
 }

@@ -6,6 +6,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 /**
  * ggml {@code block_q6_K}: 256 elements in 210 bytes, {@code ql[128]} (low 4 bits), {@code qh[64]} (high 2 bits),
@@ -73,9 +74,12 @@ public final class Q6_KTensor extends FloatTensor {
                                int o) {
         ByteVector a = ByteVector.fromArray(Simd.B, data, qlAt);
         ByteVector h = ByteVector.fromArray(Simd.B, data, qhAt);
-        ByteVector lo = high ? Simd.shr(a, 4, 0xf) : a.and((byte) 0xf);
-        ByteVector hi = hbit <= 4 ? Simd.shl(h, 4 - hbit, 0x30) : Simd.shr(h, hbit - 4, 0x30);
-        Simd.bytesToFloats(lo.or(hi).sub((byte) 32)).mul(scale).intoArray(out, o);
+        // x86 has no byte shift: shift the same bits as int lanes, the mask drops what crossed a byte boundary
+        ByteVector lo = a.reinterpretAsInts().lanewise(LSHR, high ? 4 : 0).reinterpretAsBytes().and((byte) 0xf);
+        IntVector hw = h.reinterpretAsInts();
+        ByteVector hi = (hbit <= 4 ? hw.lanewise(LSHL, 4 - hbit) : hw.lanewise(LSHR, hbit - 4)).reinterpretAsBytes()
+                .and((byte) 0x30);
+        ((FloatVector) lo.or(hi).sub((byte) 32).convertShape(B2F, Simd.F, 0)).mul(scale).intoArray(out, o);
     }
 
     @Override
@@ -98,7 +102,7 @@ public final class Q6_KTensor extends FloatTensor {
     }
 
     @Override
-    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] acc) {
         byte[] data = this.data;
         int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
         int p2 = offset + r2 * rowBytes, p3 = offset + r3 * rowBytes;
@@ -141,10 +145,10 @@ public final class Q6_KTensor extends FloatTensor {
                 }
             }
         }
-        out4[0] = Simd.sum(a0);
-        out4[1] = Simd.sum(a1);
-        out4[2] = Simd.sum(a2);
-        out4[3] = Simd.sum(a3);
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, Simd.L);
+        a2.intoArray(acc, 2 * Simd.L);
+        a3.intoArray(acc, 3 * Simd.L);
         return true;
     }
 }

@@ -42,7 +42,7 @@ public final class Q8_0Tensor extends FloatTensor {
 
     /** {@code L} int8 quants at {@code at} times {@code d}: one load-decode-store, no vector crosses a call. */
     private static void decode(byte[] data, int at, float d, float[] out, int o) {
-        Simd.bytesToFloats(ByteVector.fromArray(Simd.B, data, at)).mul(d).intoArray(out, o);
+        ((FloatVector) ByteVector.fromArray(Simd.B, data, at).convertShape(B2F, Simd.F, 0)).mul(d).intoArray(out, o);
     }
 
     @Override
@@ -57,7 +57,7 @@ public final class Q8_0Tensor extends FloatTensor {
     }
 
     @Override
-    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] out4) {
+    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] acc) {
         byte[] data = this.data;
         int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
         int p2 = offset + r2 * rowBytes, p3 = offset + r3 * rowBytes;
@@ -78,15 +78,15 @@ public final class Q8_0Tensor extends FloatTensor {
                         .mul(d3).fma(v, a3);
             }
         }
-        out4[0] = Simd.sum(a0);
-        out4[1] = Simd.sum(a1);
-        out4[2] = Simd.sum(a2);
-        out4[3] = Simd.sum(a3);
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, Simd.L);
+        a2.intoArray(acc, 2 * Simd.L);
+        a3.intoArray(acc, 3 * Simd.L);
         return true;
     }
 
     @Override
-    protected boolean dot4x4(int r0, int step, float[] x, int xOffset, int xStride, float[] out16) {
+    protected boolean dot4x4(int r0, int step, float[] x, int xOffset, int xStride, float[] acc) {
         byte[] data = this.data;
         int p0 = offset + r0 * rowBytes, p1 = p0 + step * rowBytes, p2 = p1 + step * rowBytes, p3 = p2 + step * rowBytes;
         int x0 = xOffset, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
@@ -127,22 +127,22 @@ public final class Q8_0Tensor extends FloatTensor {
                 c33 = w3.fma(v, c33);
             }
         }
-        out16[0] = Simd.sum(c00);
-        out16[1] = Simd.sum(c01);
-        out16[2] = Simd.sum(c02);
-        out16[3] = Simd.sum(c03);
-        out16[4] = Simd.sum(c10);
-        out16[5] = Simd.sum(c11);
-        out16[6] = Simd.sum(c12);
-        out16[7] = Simd.sum(c13);
-        out16[8] = Simd.sum(c20);
-        out16[9] = Simd.sum(c21);
-        out16[10] = Simd.sum(c22);
-        out16[11] = Simd.sum(c23);
-        out16[12] = Simd.sum(c30);
-        out16[13] = Simd.sum(c31);
-        out16[14] = Simd.sum(c32);
-        out16[15] = Simd.sum(c33);
+        c00.intoArray(acc, 0);
+        c01.intoArray(acc, Simd.L);
+        c02.intoArray(acc, 2 * Simd.L);
+        c03.intoArray(acc, 3 * Simd.L);
+        c10.intoArray(acc, 4 * Simd.L);
+        c11.intoArray(acc, 5 * Simd.L);
+        c12.intoArray(acc, 6 * Simd.L);
+        c13.intoArray(acc, 7 * Simd.L);
+        c20.intoArray(acc, 8 * Simd.L);
+        c21.intoArray(acc, 9 * Simd.L);
+        c22.intoArray(acc, 10 * Simd.L);
+        c23.intoArray(acc, 11 * Simd.L);
+        c30.intoArray(acc, 12 * Simd.L);
+        c31.intoArray(acc, 13 * Simd.L);
+        c32.intoArray(acc, 14 * Simd.L);
+        c33.intoArray(acc, 15 * Simd.L);
         return true;
     }
 }

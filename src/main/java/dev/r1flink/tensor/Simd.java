@@ -18,6 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Batch invariance relies on never reducing lanes with {@code reduceLanes}: its order may differ between the
  * interpreter's fallback and C2's intrinsic. {@link #sum} adds the lanes in a fixed order instead.
+ *
+ * <p>No method here or in the kernels takes or returns a vector: on JDK 17 a vector that crosses a call C2 did not
+ * inline is boxed (a heap object per call, and the Vector API's slow Java fallbacks). Helpers take arrays (decode
+ * {@code L} values, store them), and anything shared across vector code is a constant.
  */
 final class Simd {
 
@@ -51,87 +55,64 @@ final class Simd {
     private Simd() {
     }
 
-    private static final VectorShuffle<Float> XOR8 = VectorShuffle.fromOp(F, i -> i ^ (L > 8 ? 8 : 0));
-    private static final VectorShuffle<Float> XOR4 = VectorShuffle.fromOp(F, i -> i ^ 4);
-    private static final VectorShuffle<Float> XOR2 = VectorShuffle.fromOp(F, i -> i ^ 2);
-    private static final VectorShuffle<Float> XOR1 = VectorShuffle.fromOp(F, i -> i ^ 1);
-
     /**
-     * Sum of the lanes of {@code v} by a fixed pairwise tree (lane i + lane i^8, then ^4, ^2, ^1): the one reduction
-     * order every kernel uses. Built from exact lanewise adds, so interpreter and JIT agree bit for bit.
+     * Sum of the {@link #L} floats at {@code a[off..]} (a vector accumulator stored with {@code intoArray}) by a fixed
+     * pairwise tree: lane i + lane i^8 (16 lanes only), then ^4, ^2, ^1, the tree a lanewise reduction by
+     * rearranging would build. The one reduction order every kernel uses; plain float adds, so interpreter and JIT
+     * agree bit for bit. Array in, float out: no vector crosses the call, so it stays allocation-free even where C2
+     * declines to inline it.
      */
-    static float sum(FloatVector v) {
+    static float sum(float[] a, int off) {
         if (L == 16) {
-            v = v.add(v.rearrange(XOR8));
+            return ((((a[off] + a[off + 8]) + (a[off + 4] + a[off + 12]))
+                    + ((a[off + 2] + a[off + 10]) + (a[off + 6] + a[off + 14])))
+                    + (((a[off + 1] + a[off + 9]) + (a[off + 5] + a[off + 13]))
+                    + ((a[off + 3] + a[off + 11]) + (a[off + 7] + a[off + 15]))));
         }
-        v = v.add(v.rearrange(XOR4));
-        v = v.add(v.rearrange(XOR2));
-        v = v.add(v.rearrange(XOR1));
-        return v.lane(0);
+        return (((a[off] + a[off + 4]) + (a[off + 2] + a[off + 6]))
+                + ((a[off + 1] + a[off + 5]) + (a[off + 3] + a[off + 7])));
     }
+
+    /** Lane i to lane i^8, ^4, ^2, ^1: the steps of {@link #sum} for code that must reduce a vector in registers. */
+    static final VectorShuffle<Float> XOR8 = VectorShuffle.fromOp(F, i -> i ^ (L > 8 ? 8 : 0));
+    static final VectorShuffle<Float> XOR4 = VectorShuffle.fromOp(F, i -> i ^ 4);
+    static final VectorShuffle<Float> XOR2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    static final VectorShuffle<Float> XOR1 = VectorShuffle.fromOp(F, i -> i ^ 1);
 
     /**
-     * {@code q >>> n} per byte, then {@code & mask}. x86 has no byte shift (the Vector API widens, shifts and
-     * narrows), so shift the same bits as int lanes and let the mask drop what crossed a byte boundary.
+     * Half-float bits to floats, inline in {@code VectorOps.dotF16}, {@code axpyF16} and {@code F16Tensor}, exactly as
+     * {@link Float16#halfToFloat}: shifting exponent and mantissa into float position and multiplying by 2^112
+     * rebiases normals and scales subnormals in one exact step; Inf/NaN (exponent 31) are patched by a blend.
      */
-    static ByteVector shr(ByteVector q, int n, int mask) {
-        return q.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) mask);
-    }
+    static final float HALF_REBIAS = 0x1p112f;
 
-    /** {@code (q << n) & mask} per byte, shifting as int lanes like {@link #shr}. */
-    static ByteVector shl(ByteVector q, int n, int mask) {
-        return q.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes().and((byte) mask);
-    }
-
-    /** {@code L} bytes as floats (sign-extended). */
-    static FloatVector bytesToFloats(ByteVector b) {
-        return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
-    }
+    // Constants of exp (Cephes expf), shared with the inline copies in VectorOps.
+    static final float EXP_LO = -87.3f;
+    static final float EXP_HI = 88.3f;
+    static final float LOG2E = 1.44269504088896341f;
+    static final float LN2_HI = 0.693359375f;     // few mantissa bits: n * LN2_HI is exact
+    static final float LN2_LO = -2.12194440e-4f;
+    static final float ROUND = 12582912f;          // 1.5 * 2^23: adding it rounds to an integer (even)
+    static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
+    static final float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
     /**
-     * Half-float bits (in the low 16 bits of each short lane) to floats, exactly as {@link Float16#halfToFloat}.
-     * Shifting exponent and mantissa into float position and multiplying by 2^112 rebiases normals and scales
-     * subnormals in one exact step; Inf/NaN (exponent 31) are patched separately.
+     * e^x of {@code L} floats from {@code x[xOff..]} to {@code out[o..]}, within a few ulp of {@link Math#exp} for x
+     * in [-87.3, 88.3] (clamped outside: no overflow to infinity, no subnormals). Cephes expf: x = n ln2 + r with
+     * |r| <= ln2/2, a degree-7 polynomial for e^r, times 2^n built in the exponent bits. Only exact lanewise
+     * operations, so the bits do not depend on whether C2 or the interpreter runs it (unlike the Vector API's
+     * {@code EXP}). {@code VectorOps.softmax} and {@code siluMul} repeat these steps inline, in this order.
      */
-    static FloatVector halfToFloat(ShortVector h) {
-        IntVector x = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector em = x.and(0x7fff);
-        IntVector sign = x.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector shifted = em.lanewise(VectorOperators.LSHL, 13);
-        FloatVector mag = shifted.reinterpretAsFloats().mul(0x1p112f);
-        VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7c00);
-        IntVector bits = mag.reinterpretAsInts().blend(shifted.or(0x7f800000), special);
-        return bits.or(sign).reinterpretAsFloats();
-    }
-
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693359375f;     // few mantissa bits: n * LN2_HI is exact
-    private static final float LN2_LO = -2.12194440e-4f;
-    private static final float ROUND = 12582912f;          // 1.5 * 2^23: adding it rounds to an integer (even)
-
-    /**
-     * e^x per lane, within a few ulp of {@link Math#exp} for x in [-87.3, 88.3] (clamped outside: no overflow to
-     * infinity, no subnormals). Cephes expf: x = n ln2 + r with |r| <= ln2/2, a degree-7 polynomial for e^r, times
-     * 2^n built in the exponent bits. Only exact lanewise operations, so the bits do not depend on whether C2 or the
-     * interpreter runs it (unlike the Vector API's {@code EXP}).
-     */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(-87.3f).min(88.3f);
-        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+    static void exp(float[] xs, int xOff, float[] out, int o) {
+        FloatVector x = FloatVector.fromArray(F, xs, xOff).max(EXP_LO).min(EXP_HI);
+        FloatVector rounded = x.mul(LOG2E).add(ROUND);
+        FloatVector n = rounded.sub(ROUND);
         FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
-        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
-        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
-        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
-        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
-        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-        p = p.fma(r.mul(r), r).add(1f);
-        IntVector e = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(e.reinterpretAsFloats());
-    }
-
-    /** BFloat16 bits to floats: the top half of a float. */
-    static FloatVector bf16ToFloat(ShortVector h) {
-        IntVector x = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        return x.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3))
+                .fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5)).fma(r.mul(r), r).add(1f);
+        // 2^n: n sits in the low mantissa bits of rounded (bits 0x4B400000 + n); the shift drops the 0x4B4 part.
+        // (JDK 17's C2 does not intrinsify the F2I conversion: it would box.)
+        IntVector e = rounded.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
+        p.mul(e.reinterpretAsFloats()).intoArray(out, o);
     }
 }

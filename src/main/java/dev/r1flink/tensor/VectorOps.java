@@ -1,6 +1,11 @@
 package dev.r1flink.tensor;
 
+import static jdk.incubator.vector.VectorOperators.GE;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
+
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -43,7 +48,14 @@ public final class VectorOps {
         for (int upper = F.loopBound(n); i < upper; i += L) {
             acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
         }
-        float sum = Simd.sum(acc);
+        // The lanes in Simd.sum's order, in registers (no call may take the vector: it would be boxed).
+        if (L == 16) {
+            acc = acc.add(acc.rearrange(Simd.XOR8));
+        }
+        acc = acc.add(acc.rearrange(Simd.XOR4));
+        acc = acc.add(acc.rearrange(Simd.XOR2));
+        acc = acc.add(acc.rearrange(Simd.XOR1));
+        float sum = acc.lane(0);
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
         }
@@ -66,14 +78,69 @@ public final class VectorOps {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (int upper = F.loopBound(n); i < upper; i += L) {
-            FloatVector kv = Simd.halfToFloat(ShortVector.fromArray(Simd.S, k, kOff + i));
+            // half to float as Simd.HALF_REBIAS describes, inline
+            IntVector h = (IntVector) ShortVector.fromArray(Simd.S, k, kOff + i).convertShape(S2I, Simd.I, 0);
+            IntVector em = h.and(0x7fff);
+            IntVector shifted = em.lanewise(LSHL, 13);
+            FloatVector kv = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                    .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                    .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
             acc = kv.fma(FloatVector.fromArray(F, q, qOff + i), acc);
         }
-        float sum = Simd.sum(acc);
+        // The lanes in Simd.sum's order, in registers (no call may take the vector: it would be boxed).
+        if (L == 16) {
+            acc = acc.add(acc.rearrange(Simd.XOR8));
+        }
+        acc = acc.add(acc.rearrange(Simd.XOR4));
+        acc = acc.add(acc.rearrange(Simd.XOR2));
+        acc = acc.add(acc.rearrange(Simd.XOR1));
+        float sum = acc.lane(0);
         for (; i < n; i++) {
             sum += Float16.halfToFloat(k[kOff + i]) * q[qOff + i];
         }
         return sum;
+    }
+
+    /**
+     * {@code out[t] = dotF16(k, rows[t], q, qOff, n)} for {@code t < count}: the attention scores of one query
+     * against {@code count} F16 keys, bit for bit as {@link #dotF16} (same steps, inline). One call per (row, head)
+     * instead of one per position: the position loop and the vector code live in one compiled method, so C2 never
+     * has to fit them into the caller's inlining budget (where it would box the vectors).
+     */
+    public static void dotsF16(short[] k, int[] rows, int count, float[] q, int qOff, int n, float[] out) {
+        if (!VECTOR) {
+            for (int t = 0; t < count; t++) {
+                out[t] = dotF16Scalar(k, rows[t], q, qOff, n);
+            }
+            return;
+        }
+        int upper = F.loopBound(n);
+        for (int t = 0; t < count; t++) {
+            int kOff = rows[t];
+            FloatVector acc = FloatVector.zero(F);
+            int i = 0;
+            for (; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, k, kOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                FloatVector kv = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                acc = kv.fma(FloatVector.fromArray(F, q, qOff + i), acc);
+            }
+            if (L == 16) {
+                acc = acc.add(acc.rearrange(Simd.XOR8));
+            }
+            acc = acc.add(acc.rearrange(Simd.XOR4));
+            acc = acc.add(acc.rearrange(Simd.XOR2));
+            acc = acc.add(acc.rearrange(Simd.XOR1));
+            float sum = acc.lane(0);
+            for (; i < n; i++) {
+                sum += Float16.halfToFloat(k[kOff + i]) * q[qOff + i];
+            }
+            out[t] = sum;
+        }
     }
 
     public static float dotF16Scalar(short[] k, int kOff, float[] q, int qOff, int n) {
@@ -111,12 +178,47 @@ public final class VectorOps {
         int i = 0;
         if (VECTOR) {
             for (int upper = F.loopBound(n); i < upper; i += L) {
-                Simd.halfToFloat(ShortVector.fromArray(Simd.S, v, vOff + i))
-                        .fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
+                // half to float as Simd.HALF_REBIAS describes, inline
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, vOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                FloatVector vf = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                vf.fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
             }
         }
         for (; i < n; i++) {
             out[outOff + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), a, out[outOff + i]);
+        }
+    }
+
+    /**
+     * {@code axpyF16(a[t] * scale, v, rows[t], out, outOff, n)} for {@code t = 0, 1, .., count-1}: the
+     * attention-weighted sum of {@code count} F16 value rows, bit for bit as those calls (same steps, inline). One
+     * call per (row, head), for the reason given at {@link #dotsF16}. Position by position, so the column chunks of
+     * one position are independent FMAs (chunk by chunk over all positions would be one long dependency chain).
+     */
+    public static void axpysF16(float[] a, float scale, short[] v, int[] rows, int count, float[] out, int outOff,
+                                int n) {
+        int upper = VECTOR ? F.loopBound(n) : 0;
+        for (int t = 0; t < count; t++) {
+            int vOff = rows[t];
+            float w = a[t] * scale;
+            int i = 0;
+            for (; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, vOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                FloatVector vf = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                vf.fma(FloatVector.broadcast(F, w), FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
+            }
+            for (; i < n; i++) {
+                out[outOff + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), w, out[outOff + i]);
+            }
         }
     }
 
@@ -173,11 +275,27 @@ public final class VectorOps {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (int upper = F.loopBound(n); i < upper; i += L) {
-            FloatVector e = Simd.exp(FloatVector.fromArray(F, x, off + i).sub(max));
+            // Simd.exp's steps, inline
+            FloatVector t = FloatVector.fromArray(F, x, off + i).sub(max).max(Simd.EXP_LO).min(Simd.EXP_HI);
+            FloatVector rounded = t.mul(Simd.LOG2E).add(Simd.ROUND); // integer k in the low mantissa bits
+            FloatVector k = rounded.sub(Simd.ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(F, -Simd.LN2_HI), t).add(k.mul(-Simd.LN2_LO));
+            FloatVector p = r.fma(Simd.P0, Simd.P1).fma(r, FloatVector.broadcast(F, Simd.P2))
+                    .fma(r, FloatVector.broadcast(F, Simd.P3)).fma(r, FloatVector.broadcast(F, Simd.P4))
+                    .fma(r, FloatVector.broadcast(F, Simd.P5)).fma(r.mul(r), r).add(1f);
+            IntVector bits = rounded.reinterpretAsInts().add(127).lanewise(LSHL, 23); // 2^k
+            FloatVector e = p.mul(bits.reinterpretAsFloats());
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        float sum = Simd.sum(acc);
+        // The lanes in Simd.sum's order, in registers (no call may take the vector: it would be boxed).
+        if (L == 16) {
+            acc = acc.add(acc.rearrange(Simd.XOR8));
+        }
+        acc = acc.add(acc.rearrange(Simd.XOR4));
+        acc = acc.add(acc.rearrange(Simd.XOR2));
+        acc = acc.add(acc.rearrange(Simd.XOR1));
+        float sum = acc.lane(0);
         for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - max);
             x[off + i] = e;
@@ -229,7 +347,17 @@ public final class VectorOps {
         if (VECTOR) {
             for (int upper = F.loopBound(n); i < upper; i += L) {
                 FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
-                FloatVector silu = g.div(Simd.exp(g.neg()).add(1f));
+                // Simd.exp's steps, inline
+                FloatVector t = g.neg().max(Simd.EXP_LO).min(Simd.EXP_HI);
+                FloatVector rounded = t.mul(Simd.LOG2E).add(Simd.ROUND); // integer k in the low mantissa bits
+                FloatVector k = rounded.sub(Simd.ROUND);
+                FloatVector r = k.fma(FloatVector.broadcast(F, -Simd.LN2_HI), t).add(k.mul(-Simd.LN2_LO));
+                FloatVector p = r.fma(Simd.P0, Simd.P1).fma(r, FloatVector.broadcast(F, Simd.P2))
+                        .fma(r, FloatVector.broadcast(F, Simd.P3)).fma(r, FloatVector.broadcast(F, Simd.P4))
+                        .fma(r, FloatVector.broadcast(F, Simd.P5)).fma(r.mul(r), r).add(1f);
+                IntVector bits = rounded.reinterpretAsInts().add(127).lanewise(LSHL, 23); // 2^k
+                FloatVector e = p.mul(bits.reinterpretAsFloats());
+                FloatVector silu = g.div(e.add(1f));
                 silu.mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
             }
         }

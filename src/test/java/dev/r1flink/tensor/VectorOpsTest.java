@@ -121,6 +121,36 @@ class VectorOpsTest {
     }
 
     @Test
+    void attentionLoopsEqualTheirPerPositionCallsBitForBit() {
+        Random r = new Random(7);
+        for (int n : new int[] {8, 64, 67, 128}) {
+            int count = 37;
+            short[] kv = new short[count * (n + 3) + 5];
+            for (int i = 0; i < kv.length; i++) {
+                kv[i] = Float16.floatToHalf((float) r.nextGaussian());
+            }
+            int[] rows = new int[count];
+            for (int t = 0; t < count; t++) {
+                rows[t] = ((t * 7) % count) * (n + 3) + 1; // scattered, as KV cells are
+            }
+            float[] q = gaussian(n + 2);
+            float[] scores = new float[count];
+            VectorOps.dotsF16(kv, rows, count, q, 2, n, scores);
+            float[] a = gaussian(count);
+            float[] out = gaussian(n + 4), expected = out.clone();
+            VectorOps.axpysF16(a, 0.37f, kv, rows, count, out, 3, n);
+            for (int t = 0; t < count; t++) {
+                assertEquals(Float.floatToIntBits(VectorOps.dotF16(kv, rows[t], q, 2, n)),
+                        Float.floatToIntBits(scores[t]), "n=" + n + " t=" + t);
+                VectorOps.axpyF16(a[t] * 0.37f, kv, rows[t], expected, 3, n);
+            }
+            for (int i = 0; i < out.length; i++) {
+                assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(out[i]), "n=" + n + " i=" + i);
+            }
+        }
+    }
+
+    @Test
     void vectorExpIsWithinAFewUlpOfMathExp() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED, "Vector API paths disabled");
         float[] x = new float[Simd.L];
@@ -130,7 +160,7 @@ class VectorOpsTest {
             for (int i = 0; i < Simd.L; i++) {
                 x[i] = v + i * 1e-4f;
             }
-            Simd.exp(jdk.incubator.vector.FloatVector.fromArray(Simd.F, x, 0)).intoArray(e, 0);
+            Simd.exp(x, 0, e, 0);
             for (int i = 0; i < Simd.L; i++) {
                 double ref = Math.exp(x[i]);
                 worst = Math.max(worst, Math.abs(e[i] - ref) / Math.ulp((float) ref));
@@ -140,7 +170,7 @@ class VectorOpsTest {
         // Clamped, not infinite or zero, far outside.
         x[0] = 200f;
         x[1] = -200f;
-        Simd.exp(jdk.incubator.vector.FloatVector.fromArray(Simd.F, x, 0)).intoArray(e, 0);
+        Simd.exp(x, 0, e, 0);
         assertTrue(Float.isFinite(e[0]) && e[0] > 1e38f);
         assertTrue(e[1] > 0 && e[1] < 1e-37f);
     }

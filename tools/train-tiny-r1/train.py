@@ -1,0 +1,448 @@
+"""Train tiny-r1-arith: a few-million-parameter qwen2 model that reasons step by step about arithmetic.
+
+One command, CPU only, fixed seed:  /usr/bin/python3 train.py            (full recipe)
+                                    /usr/bin/python3 train.py --minutes 45  (time-boxed SFT)
+Stages: BPE vocabulary on generated data -> SFT on generated traces (loss on the assistant part only)
+-> optional GRPO with rule-based rewards, kept only if it raises accuracy on a validation set
+-> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) + heldout.jsonl + PyTorch greedy outputs.
+"""
+import argparse, json, math, os, random, re, sys, time
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data, bpe, gguf_out  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+MODELS = os.path.join(REPO, "src", "main", "resources", "dev", "r1flink", "models")
+
+
+# ----------------------------------------------------------------------------------------------------- model
+class Config:
+    def __init__(self, vocab, dim=192, layers=4, heads=4, kv_heads=2, ffn=512, ctx=256, rope_base=10000.0, eps=1e-6):
+        self.vocab, self.dim, self.layers, self.heads, self.kv_heads = vocab, dim, layers, heads, kv_heads
+        self.ffn, self.ctx, self.rope_base, self.eps = ffn, ctx, rope_base, eps
+        self.head_dim = dim // heads
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(dim)), eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.attn_norm = RMSNorm(c.dim, c.eps)
+        self.wq = nn.Linear(c.dim, c.heads * c.head_dim, bias=True)      # [heads*hd, dim]
+        self.wk = nn.Linear(c.dim, c.kv_heads * c.head_dim, bias=True)   # [kv*hd, dim]
+        self.wv = nn.Linear(c.dim, c.kv_heads * c.head_dim, bias=True)   # [kv*hd, dim]
+        self.wo = nn.Linear(c.heads * c.head_dim, c.dim, bias=False)     # [dim, heads*hd]
+        self.ffn_norm = RMSNorm(c.dim, c.eps)
+        self.gate = nn.Linear(c.dim, c.ffn, bias=False)                  # [ffn, dim]
+        self.up = nn.Linear(c.dim, c.ffn, bias=False)                    # [ffn, dim]
+        self.down = nn.Linear(c.ffn, c.dim, bias=False)                  # [dim, ffn]
+
+    def forward(self, x, cos, sin, mask, cache):
+        c = self.c
+        B, T, _ = x.shape
+        h = self.attn_norm(x)
+        q = self.wq(h).view(B, T, c.heads, c.head_dim).transpose(1, 2)
+        k = self.wk(h).view(B, T, c.kv_heads, c.head_dim).transpose(1, 2)
+        v = self.wv(h).view(B, T, c.kv_heads, c.head_dim).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        if cache is not None:
+            if cache[0] is not None:
+                k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
+            cache[0], cache[1] = k, v
+        rep = c.heads // c.kv_heads  # query head h reads kv head h // rep, as llama.cpp's GQA does
+        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(c.head_dim)
+        if mask is not None:
+            att = att + mask
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, -1)
+        x = x + self.wo(y)
+        h = self.ffn_norm(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+def rope(x, cos, sin):
+    """NeoX-style rotation of pairs (i, i + head_dim/2): what llama.cpp does for qwen2 (no q/k permutation)."""
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return x * cos + torch.cat([-x2, x1], -1) * sin
+
+
+class Model(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.embed = nn.Embedding(c.vocab, c.dim)   # [vocab, dim]
+        self.blocks = nn.ModuleList([Block(c) for _ in range(c.layers)])
+        self.norm = RMSNorm(c.dim, c.eps)
+        self.output = nn.Linear(c.dim, c.vocab, bias=False)  # [vocab, dim], untied
+        inv = 1.0 / (c.rope_base ** (torch.arange(0, c.head_dim, 2).float() / c.head_dim))
+        ang = torch.outer(torch.arange(c.ctx).float(), inv)
+        self.register_buffer("cos", torch.cat([ang.cos(), ang.cos()], -1), persistent=False)
+        self.register_buffer("sin", torch.cat([ang.sin(), ang.sin()], -1), persistent=False)
+        for n, p in self.named_parameters():
+            if p.dim() == 2:
+                std = 0.02 / math.sqrt(2 * c.layers) if n.endswith(("wo.weight", "down.weight")) else 0.02
+                nn.init.normal_(p, 0.0, std)
+            elif n.endswith("bias"):
+                nn.init.zeros_(p)
+
+    def forward(self, ids, pos0=0, caches=None):
+        B, T = ids.shape
+        cos, sin = self.cos[pos0:pos0 + T], self.sin[pos0:pos0 + T]
+        mask = None
+        if T > 1:
+            mask = torch.full((T, pos0 + T), float("-inf")).triu(pos0 + 1)
+        x = self.embed(ids)
+        for i, b in enumerate(self.blocks):
+            x = b(x, cos, sin, mask, None if caches is None else caches[i])
+        return self.output(self.norm(x))
+
+
+# ------------------------------------------------------------------------------------------------ generation
+@torch.no_grad()
+def generate(model, prompt, n, max_new, eos, temperature=0.0, gen=None):
+    """n continuations of one prompt (list of ids) with a KV cache; greedy when temperature == 0.
+    Returns lists of new ids, each ending at (and including) eos if produced."""
+    caches = [[None, None] for _ in model.blocks]
+    ids = torch.tensor([prompt] * n)
+    logits = model(ids, 0, caches)[:, -1]
+    out, done = [[] for _ in range(n)], [False] * n
+    pos = len(prompt)
+    for _ in range(max_new):
+        if temperature == 0:
+            nxt = logits.argmax(-1)
+        else:
+            nxt = torch.multinomial((logits / temperature).softmax(-1), 1, generator=gen)[:, 0]
+        for j in range(n):
+            if not done[j]:
+                out[j].append(int(nxt[j]))
+                done[j] = int(nxt[j]) == eos
+        if all(done) or pos >= model.c.ctx:
+            break
+        logits = model(nxt[:, None], pos, caches)[:, -1]
+        pos += 1
+    return out
+
+
+@torch.no_grad()
+def greedy_batch(model, prompts, max_new, eos):
+    """Greedy continuations for many prompts: grouped by prompt length so each group runs in lockstep."""
+    groups = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(len(p), []).append(i)
+    res = [None] * len(prompts)
+    for L, idx in groups.items():
+        for s in range(0, len(idx), 64):
+            chunk = idx[s:s + 64]
+            caches = [[None, None] for _ in model.blocks]
+            ids = torch.tensor([prompts[i] for i in chunk])
+            logits = model(ids, 0, caches)[:, -1]
+            out, done, pos = [[] for _ in chunk], [False] * len(chunk), L
+            for _ in range(max_new):
+                nxt = logits.argmax(-1)
+                for j in range(len(chunk)):
+                    if not done[j]:
+                        out[j].append(int(nxt[j]))
+                        done[j] = int(nxt[j]) == eos
+                if all(done) or pos >= model.c.ctx:
+                    break
+                logits = model(nxt[:, None], pos, caches)[:, -1]
+                pos += 1
+            for j, i in enumerate(chunk):
+                res[i] = out[j]
+    return res
+
+
+BOXED = re.compile(r"\\boxed\{(-?\d+)\}")
+
+
+def parse(text):
+    """(answer or None, well_formed): the boxed answer after </think>, and whether the think block is closed once."""
+    well = text.count(bpe.END_THINK) == 1 and text.endswith(bpe.EOS)
+    tail = text.split(bpe.END_THINK)[-1]
+    m = BOXED.findall(tail)
+    return (int(m[-1]) if m else None), well
+
+
+def accuracy(model, tok, problems, max_new=240):
+    model.eval()
+    outs = greedy_batch(model, [tok.prompt(p["problem"]) for p in problems], max_new, tok.id[bpe.EOS])
+    ok = [parse(tok.decode(o))[0] == p["answer"] for o, p in zip(outs, problems)]
+    model.train()
+    return sum(ok) / len(ok), outs, ok
+
+
+# ----------------------------------------------------------------------------------------------------- stages
+def batch_of(tok, rng, n, exclude):
+    seqs = []
+    while len(seqs) < n:
+        s = data.sample(rng)
+        if s["problem"] in exclude:
+            continue
+        seqs.append(tok.sample(s))
+    T = max(len(x) for x, _ in seqs)
+    ids = torch.zeros(n, T, dtype=torch.long)
+    tgt = torch.full((n, T), -100, dtype=torch.long)
+    for i, (x, h) in enumerate(seqs):
+        ids[i, :len(x)] = torch.tensor(x)
+        tgt[i, h - 1:len(x) - 1] = torch.tensor(x[h:])  # predict only the assistant's tokens
+    return ids[:, :-1], tgt[:, :-1]
+
+
+def sft(model, tok, args, exclude, log):
+    rng = random.Random(args.seed + 1)
+    decay = [p for p in model.parameters() if p.dim() == 2]
+    other = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95))
+    t0, step, ema = time.time(), 0, None
+    budget = args.minutes * 60 if args.minutes else None
+    while True:
+        frac = (time.time() - t0) / budget if budget else step / args.steps
+        if frac >= 1.0:
+            break
+        warm = min(1.0, (step + 1) / 50)
+        lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, tgt = batch_of(tok, rng, args.batch, exclude)
+        loss = F.cross_entropy(model(ids).reshape(-1, model.c.vocab), tgt.reshape(-1), ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        if step % 25 == 0:
+            el = time.time() - t0
+            log(f"sft step {step} loss {loss.item():.4f} ema {ema:.4f} lr {lr:.2e} {step / el:.2f} steps/s {el / 60:.1f} min")
+    return step, ema, time.time() - t0
+
+
+def grpo(model, tok, args, exclude, log):
+    """Group-relative policy optimisation, on-policy (one update per group, so the ratio is 1 and no clipping):
+    reward 1 for the right boxed answer + 0.1 for a well-formed think block; advantage = reward - group mean,
+    scaled by the group std; groups where every sample scores the same carry no signal and are skipped."""
+    rng = random.Random(args.seed + 2)
+    gen = torch.Generator().manual_seed(args.seed + 3)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.grpo_lr, betas=(0.9, 0.95), weight_decay=0.0)
+    eos = tok.id[bpe.EOS]
+    t0, step, used = time.time(), 0, 0
+    while time.time() - t0 < args.grpo_minutes * 60:
+        s = data.sample(rng)
+        if s["problem"] in exclude:
+            continue
+        prompt = tok.prompt(s["problem"])
+        model.eval()
+        outs = generate(model, prompt, args.group, 240, eos, temperature=1.0, gen=gen)
+        model.train()
+        rewards = []
+        for o in outs:
+            ans, well = parse(tok.decode(o))
+            rewards.append((1.0 if ans == s["answer"] else 0.0) + (0.1 if well else 0.0))
+        r = torch.tensor(rewards)
+        step += 1
+        if r.std() < 1e-6:
+            continue
+        adv = (r - r.mean()) / (r.std() + 1e-4)
+        T = max(len(o) for o in outs)
+        ids = torch.zeros(len(outs), len(prompt) + T, dtype=torch.long)
+        msk = torch.zeros(len(outs), len(prompt) + T)
+        for j, o in enumerate(outs):
+            ids[j, :len(prompt)] = torch.tensor(prompt)
+            ids[j, len(prompt):len(prompt) + len(o)] = torch.tensor(o)
+            msk[j, len(prompt):len(prompt) + len(o)] = 1
+        logp = model(ids[:, :-1]).log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]
+        m = msk[:, 1:]
+        loss = -((logp * m).sum(1) * adv).sum() / m.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        used += 1
+        if used % 10 == 0:
+            log(f"grpo group {step} updates {used} mean reward {r.mean():.3f} {(time.time() - t0) / 60:.1f} min")
+    return step, used, time.time() - t0
+
+
+# ----------------------------------------------------------------------------------------------------- export
+def export(model, tok, path, quant, chat_template):
+    c = model.c
+    sd = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    kvs = [
+        ("general.architecture", gguf_out.T_STR, "qwen2"),
+        ("general.name", gguf_out.T_STR, "tiny-r1-arith"),
+        ("general.file_type", gguf_out.T_U32, 0 if quant == "f32" else 7),
+        ("qwen2.context_length", gguf_out.T_U32, c.ctx),
+        ("qwen2.embedding_length", gguf_out.T_U32, c.dim),
+        ("qwen2.block_count", gguf_out.T_U32, c.layers),
+        ("qwen2.feed_forward_length", gguf_out.T_U32, c.ffn),
+        ("qwen2.attention.head_count", gguf_out.T_U32, c.heads),
+        ("qwen2.attention.head_count_kv", gguf_out.T_U32, c.kv_heads),
+        ("qwen2.rope.freq_base", gguf_out.T_F32, c.rope_base),
+        ("qwen2.attention.layer_norm_rms_epsilon", gguf_out.T_F32, c.eps),
+        ("tokenizer.ggml.model", gguf_out.T_STR, "gpt2"),
+        ("tokenizer.ggml.pre", gguf_out.T_STR, "deepseek-r1-qwen"),
+        ("tokenizer.ggml.tokens", gguf_out.T_ARR, (gguf_out.T_STR, tok.tokens)),
+        ("tokenizer.ggml.token_type", gguf_out.T_ARR, (gguf_out.T_I32, tok.types)),
+        ("tokenizer.ggml.merges", gguf_out.T_ARR, (gguf_out.T_STR, [a + " " + b for a, b in tok.merges])),
+        ("tokenizer.ggml.bos_token_id", gguf_out.T_U32, tok.id[bpe.BOS]),
+        ("tokenizer.ggml.eos_token_id", gguf_out.T_U32, tok.id[bpe.EOS]),
+        ("tokenizer.ggml.padding_token_id", gguf_out.T_U32, tok.id[bpe.EOS]),
+        ("tokenizer.ggml.add_bos_token", gguf_out.T_BOOL, True),
+        ("tokenizer.ggml.add_eos_token", gguf_out.T_BOOL, False),
+        ("tokenizer.chat_template", gguf_out.T_STR, chat_template),
+    ]
+    if quant != "f32":
+        kvs.append(("general.quantization_version", gguf_out.T_U32, 2))
+    t = [("token_embd.weight", sd["embed.weight"])]
+    for i in range(c.layers):
+        p = f"blocks.{i}."
+        t += [(f"blk.{i}.attn_norm.weight", sd[p + "attn_norm.weight"]),
+              (f"blk.{i}.attn_q.weight", sd[p + "wq.weight"]), (f"blk.{i}.attn_q.bias", sd[p + "wq.bias"]),
+              (f"blk.{i}.attn_k.weight", sd[p + "wk.weight"]), (f"blk.{i}.attn_k.bias", sd[p + "wk.bias"]),
+              (f"blk.{i}.attn_v.weight", sd[p + "wv.weight"]), (f"blk.{i}.attn_v.bias", sd[p + "wv.bias"]),
+              (f"blk.{i}.attn_output.weight", sd[p + "wo.weight"]),
+              (f"blk.{i}.ffn_norm.weight", sd[p + "ffn_norm.weight"]),
+              (f"blk.{i}.ffn_gate.weight", sd[p + "gate.weight"]),
+              (f"blk.{i}.ffn_up.weight", sd[p + "up.weight"]),
+              (f"blk.{i}.ffn_down.weight", sd[p + "down.weight"])]
+    t += [("output_norm.weight", sd["norm.weight"]), ("output.weight", sd["output.weight"])]
+    gguf_out.write_gguf(path, kvs, t, quant)
+
+
+def q8_model(model):
+    """A copy whose 2-D weights are what the Q8_0 file holds, to check the quantized model in PyTorch."""
+    import copy
+    m = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in m.parameters():
+            if p.dim() == 2:
+                p.copy_(torch.from_numpy(gguf_out.dequantize_q8_0(p.numpy())))
+    return m
+
+
+def read_chat_template():
+    """The R1 template text, as in DeepSeek-R1-Distill-Qwen's tokenizer_config (kept next to this script)."""
+    with open(os.path.join(HERE, "chat_template.jinja"), encoding="utf-8") as f:
+        return f.read()
+
+
+# ------------------------------------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=3000, help="SFT steps (ignored when --minutes is given)")
+    ap.add_argument("--minutes", type=float, default=None, help="time-box SFT instead of a step count")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--grpo-minutes", type=float, default=6.0, help="0 skips GRPO")
+    ap.add_argument("--grpo-lr", type=float, default=5e-5)
+    ap.add_argument("--group", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-n", type=int, default=500, help="held-out problems to evaluate (smoke tests: fewer)")
+    ap.add_argument("--resume", default=None, help="skip SFT and load this state dict (e.g. out/sft.pt)")
+    ap.add_argument("--out", default=os.path.join(HERE, "out"), help="checkpoints and logs (not committed)")
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(MODELS, exist_ok=True)
+    T0 = time.time()
+
+    def log(msg):
+        print(f"[{(time.time() - T0) / 60:6.1f} min] {msg}", flush=True)
+
+    held = data.heldout(500)
+    val = data.heldout(200, seed=777)  # decides whether GRPO is kept; held-out only reports
+    exclude = {p["problem"] for p in held} | {p["problem"] for p in val}
+    held_eval, val = held[:args.eval_n], val[:max(1, args.eval_n * 2 // 5)]
+    with open(os.path.join(HERE, "heldout.jsonl"), "w", encoding="utf-8") as f:
+        for i, p in enumerate(held):
+            f.write(json.dumps({"id": i, "kind": p["kind"], "problem": p["problem"], "answer": p["answer"]},
+                               ensure_ascii=False) + "\n")
+
+    rng = random.Random(args.seed)
+    texts = []
+    for _ in range(20000):
+        s = data.sample(rng)
+        texts += [s["problem"], "\n" + s["trace"] + "\n", "\n\n" + s["answer_text"]]
+    tok = bpe.Tokenizer.train(texts, 400)
+    log(f"vocabulary: {len(tok.tokens)} tokens, {len(tok.merges)} merges")
+
+    model = Model(Config(len(tok.tokens)))
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params} parameters")
+    if args.resume:
+        model.load_state_dict(torch.load(args.resume))
+        steps, loss, secs = 0, float("nan"), 0.0
+        log(f"resumed from {args.resume}")
+    else:
+        steps, loss, secs = sft(model, tok, args, exclude, log)
+        log(f"SFT done: {steps} steps, ema loss {loss:.4f}, {secs / 60:.1f} min")
+        torch.save(model.state_dict(), os.path.join(args.out, "sft.pt"))
+
+    acc_val, _, _ = accuracy(model, tok, val)
+    acc_sft, outs_sft, _ = accuracy(model, tok, held_eval)
+    log(f"after SFT: validation {acc_val:.3f}, held-out {acc_sft:.3f}")
+    report = dict(params=n_params, vocab=len(tok.tokens), sft_steps=steps, sft_minutes=secs / 60, sft_loss=loss,
+                  val_sft=acc_val, heldout_sft=acc_sft)
+
+    if args.grpo_minutes > 0:
+        import copy
+        before = copy.deepcopy(model.state_dict())
+        groups, updates, gsecs = grpo(model, tok, args, exclude, log)
+        acc_val2, _, _ = accuracy(model, tok, val)
+        acc_rl, outs_rl, _ = accuracy(model, tok, held_eval)
+        keep = acc_val2 > acc_val
+        log(f"after GRPO ({groups} groups, {updates} updates, {gsecs / 60:.1f} min): validation {acc_val2:.3f}, "
+            f"held-out {acc_rl:.3f} -> {'kept' if keep else 'discarded'}")
+        report.update(grpo_groups=groups, grpo_updates=updates, grpo_minutes=gsecs / 60, val_grpo=acc_val2,
+                      heldout_grpo=acc_rl, grpo_kept=keep)
+        if keep:
+            outs_sft = outs_rl
+            torch.save(model.state_dict(), os.path.join(args.out, "grpo.pt"))
+        else:
+            model.load_state_dict(before)
+
+    eos = tok.id[bpe.EOS]
+    template = read_chat_template()
+    for quant in ("f32", "q8_0"):
+        path = os.path.join(MODELS, f"tiny-r1-arith-{quant}.gguf")
+        export(model, tok, path, quant, template)
+        log(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    qm = q8_model(model)
+    acc_q8, outs_q8, _ = accuracy(qm, tok, held_eval)
+    report["heldout_q8_0_pytorch"] = acc_q8
+    log(f"held-out with Q8_0 weights (PyTorch): {acc_q8:.3f}")
+    # PyTorch greedy continuations, for check_llamacpp.mjs
+    with open(os.path.join(HERE, "pytorch_greedy.jsonl"), "w", encoding="utf-8") as f:
+        for i, p in enumerate(held_eval[:40]):
+            f.write(json.dumps({"id": i, "problem": p["problem"], "answer": p["answer"],
+                                "prompt_ids": tok.prompt(p["problem"]),
+                                "f32_ids": outs_sft[i], "q8_0_ids": outs_q8[i],
+                                "f32_text": tok.decode(outs_sft[i])}, ensure_ascii=False) + "\n")
+    torch.save({"state": model.state_dict(), "merges": tok.merges}, os.path.join(args.out, "final.pt"))
+    report["total_minutes"] = (time.time() - T0) / 60
+    with open(os.path.join(HERE, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    log("report: " + json.dumps(report))
+    del eos
+
+
+if __name__ == "__main__":
+    main()

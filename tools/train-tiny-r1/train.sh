@@ -1,0 +1,5 @@
+#!/bin/sh
+# One command to train and export tiny-r1-arith (CPU only, fixed seed). Extra arguments go to train.py,
+# e.g. ./train.sh --minutes 40. One BLAS thread per process: on a shared machine that beat two.
+cd "$(dirname "$0")" && OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
+  exec /usr/bin/python3 train.py "$@"
