@@ -17,9 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,9 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
-import java.util.zip.ZipOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -56,7 +50,7 @@ class SubmitToStandaloneClusterITCase {
             Assumptions.abort("no job jar at " + jobJar + " (run mvn verify, which packages it first)");
         }
         // The shaded jar plus the scripted test engine: the cluster sees the job's classes only through this jar.
-        Path jar = withTestEngine(jobJar, tmp.resolve("r1-flink-job-with-test-engine.jar"));
+        Path jar = dev.r1flink.job.ScriptedJobJar.build(jobJar, tmp.resolve("r1-flink-job-with-test-engine.jar"));
         String clusterClasspath = Stream.of(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(e -> !e.endsWith("classes") && !e.endsWith("classes/") && e.endsWith(".jar"))
                 .filter(e -> !e.contains("surefire") && !e.contains("failsafe"))
@@ -131,33 +125,5 @@ class SubmitToStandaloneClusterITCase {
             }
         }
         for (ProcessHandle h : started) assertFalse(h.isAlive(), "process " + h.pid() + " left behind");
-    }
-
-    private static Path withTestEngine(Path jobJar, Path out) throws IOException {
-        Path testClasses = Path.of(ScriptedEngineFactory.class.getProtectionDomain().getCodeSource().getLocation().getPath());
-        try (ZipFile in = new ZipFile(jobJar.toFile()); ZipOutputStream zout = new ZipOutputStream(Files.newOutputStream(out))) {
-            for (var it = in.entries(); it.hasMoreElements(); ) {
-                ZipEntry e = it.nextElement();
-                zout.putNextEntry(new ZipEntry(e.getName()));
-                try (InputStream s = in.getInputStream(e)) {
-                    s.transferTo(zout);
-                }
-                zout.closeEntry();
-            }
-            try (Stream<Path> files = Files.list(testClasses.resolve("dev/r1flink/job"))) {
-                for (Path f : files.filter(f -> f.getFileName().toString().startsWith("Scripted")).toList()) {
-                    zout.putNextEntry(new ZipEntry("dev/r1flink/job/" + f.getFileName()));
-                    try (OutputStream o = new java.io.FilterOutputStream(zout) {
-                        @Override
-                        public void close() {
-                        }
-                    }) {
-                        Files.copy(f, o);
-                    }
-                    zout.closeEntry();
-                }
-            }
-        }
-        return out;
     }
 }

@@ -11,12 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,9 +22,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
-import java.util.zip.ZipOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -165,27 +159,8 @@ class TaskManagerLossScenario {
                 "--add-opens", "java.base/java.nio=ALL-UNNAMED");
     }
 
-    /** The shaded job jar plus the scripted test engine: the cluster sees the job's classes only through it. */
     static Path withTestEngine(Path jobJar, Path out) throws IOException {
-        Path testClasses = Path.of(ScriptedEngineFactory.class.getProtectionDomain().getCodeSource().getLocation().getPath());
-        try (ZipFile in = new ZipFile(jobJar.toFile()); ZipOutputStream zout = new ZipOutputStream(Files.newOutputStream(out))) {
-            for (var it = in.entries(); it.hasMoreElements(); ) {
-                ZipEntry e = it.nextElement();
-                zout.putNextEntry(new ZipEntry(e.getName()));
-                try (InputStream s = in.getInputStream(e)) {
-                    s.transferTo(zout);
-                }
-                zout.closeEntry();
-            }
-            try (Stream<Path> files = Files.list(testClasses.resolve("dev/r1flink/job"))) {
-                for (Path f : files.filter(f -> f.getFileName().toString().startsWith("Scripted")).toList()) {
-                    zout.putNextEntry(new ZipEntry("dev/r1flink/job/" + f.getFileName()));
-                    Files.copy(f, zout);
-                    zout.closeEntry();
-                }
-            }
-        }
-        jarPath = out;
-        return out;
+        jarPath = ScriptedJobJar.build(jobJar, out);
+        return jarPath;
     }
 }
