@@ -187,12 +187,33 @@ def accuracy(model, tok, problems, max_new=240):
 
 
 # ----------------------------------------------------------------------------------------------------- stages
-def batch_of(tok, rng, n, exclude):
-    seqs = []
-    while len(seqs) < n:
+def parse_mix(text):
+    """'sub=3,word-sub=3' -> {kind: weight}; kinds not named weigh 1."""
+    mix = {}
+    for part in (text or "").split(","):
+        if part.strip():
+            k, w = part.split("=")
+            mix[k.strip()] = float(w)
+    return mix
+
+
+def draw(rng, exclude, mix):
+    """One training sample not in exclude. With a mix, a sample of kind k is kept with probability
+    w_k / max(w) (rejection sampling), so without one the random stream is the original recipe's."""
+    top = max([1.0] + list(mix.values())) if mix else 1.0
+    while True:
         s = data.sample(rng)
         if s["problem"] in exclude:
             continue
+        if mix and rng.random() >= mix.get(s["kind"], 1.0) / top:
+            continue
+        return s
+
+
+def batch_of(tok, rng, n, exclude, mix=None):
+    seqs = []
+    while len(seqs) < n:
+        s = draw(rng, exclude, mix)
         seqs.append(tok.sample(s))
     T = max(len(x) for x, _ in seqs)
     ids = torch.zeros(n, T, dtype=torch.long)
@@ -203,8 +224,19 @@ def batch_of(tok, rng, n, exclude):
     return ids[:, :-1], tgt[:, :-1]
 
 
-def sft(model, tok, args, exclude, log):
+def sft(model, tok, args, exclude, log, val=None):
+    """AdamW, warmup 50 steps then cosine to 0.1 lr. With --val-every (minutes) and a validation set, the
+    validation accuracy is measured every so often (time not counted in the budget) and the best state,
+    the starting one included, is what SFT returns: selection by validation only."""
+    import copy
     rng = random.Random(args.seed + 1)
+    mix = parse_mix(args.mix)
+    best, best_acc, paused, next_val = None, -1.0, 0.0, None
+    if val is not None and args.val_every:
+        best_acc, _, _ = accuracy(model, tok, val)
+        best = copy.deepcopy(model.state_dict())
+        log(f"sft start: validation {best_acc:.3f}")
+        next_val = args.val_every * 60
     decay = [p for p in model.parameters() if p.dim() == 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}],
@@ -212,14 +244,23 @@ def sft(model, tok, args, exclude, log):
     t0, step, ema = time.time(), 0, None
     budget = args.minutes * 60 if args.minutes else None
     while True:
-        frac = (time.time() - t0) / budget if budget else step / args.steps
+        el = time.time() - t0 - paused
+        frac = el / budget if budget else step / args.steps
+        if next_val is not None and (el >= next_val or frac >= 1.0):
+            t1 = time.time()
+            acc, _, _ = accuracy(model, tok, val)
+            if acc > best_acc:
+                best_acc, best = acc, copy.deepcopy(model.state_dict())
+            log(f"sft step {step}: validation {acc:.3f} (best {best_acc:.3f})")
+            next_val += args.val_every * 60
+            paused += time.time() - t1
         if frac >= 1.0:
             break
         warm = min(1.0, (step + 1) / 50)
         lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, tgt = batch_of(tok, rng, args.batch, exclude)
+        ids, tgt = batch_of(tok, rng, args.batch, exclude, mix)
         loss = F.cross_entropy(model(ids).reshape(-1, model.c.vocab), tgt.reshape(-1), ignore_index=-100)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -228,9 +269,12 @@ def sft(model, tok, args, exclude, log):
         step += 1
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 25 == 0:
-            el = time.time() - t0
+            el = time.time() - t0 - paused
             log(f"sft step {step} loss {loss.item():.4f} ema {ema:.4f} lr {lr:.2e} {step / el:.2f} steps/s {el / 60:.1f} min")
-    return step, ema, time.time() - t0
+    if best is not None:
+        model.load_state_dict(best)
+        log(f"sft: kept the state with the best validation accuracy {best_acc:.3f}")
+    return step, ema, time.time() - t0 - paused
 
 
 def grpo(model, tok, args, exclude, log):
@@ -242,10 +286,9 @@ def grpo(model, tok, args, exclude, log):
     opt = torch.optim.AdamW(model.parameters(), lr=args.grpo_lr, betas=(0.9, 0.95), weight_decay=0.0)
     eos = tok.id[bpe.EOS]
     t0, step, used = time.time(), 0, 0
+    mix = parse_mix(args.mix)
     while time.time() - t0 < args.grpo_minutes * 60:
-        s = data.sample(rng)
-        if s["problem"] in exclude:
-            continue
+        s = draw(rng, exclude, mix)
         prompt = tok.prompt(s["problem"])
         model.eval()
         outs = generate(model, prompt, args.group, 240, eos, temperature=1.0, gen=gen)
@@ -356,6 +399,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-n", type=int, default=500, help="held-out problems to evaluate (smoke tests: fewer)")
     ap.add_argument("--resume", default=None, help="skip SFT and load this state dict (e.g. out/sft.pt)")
+    ap.add_argument("--init", default=None, help="load this state dict, then continue SFT from it")
+    ap.add_argument("--mix", default=None, help="SFT/GRPO data mix by kind, e.g. sub=3,word-sub=3 (default: 1 each)")
+    ap.add_argument("--val-every", type=float, default=0, help="minutes between validation checks in SFT; "
+                    "the best state (by validation) is kept; 0: keep the last")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="checkpoints and logs (not committed)")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -392,7 +439,10 @@ def main():
         steps, loss, secs = 0, float("nan"), 0.0
         log(f"resumed from {args.resume}")
     else:
-        steps, loss, secs = sft(model, tok, args, exclude, log)
+        if args.init:
+            model.load_state_dict(torch.load(args.init))
+            log(f"continuing SFT from {args.init}")
+        steps, loss, secs = sft(model, tok, args, exclude, log, val)
         log(f"SFT done: {steps} steps, ema loss {loss:.4f}, {secs / 60:.1f} min")
         torch.save(model.state_dict(), os.path.join(args.out, "sft.pt"))
 
