@@ -33,7 +33,7 @@ class DemoCommandITCase {
         assertTrue(out.contains("[8/8]"), "progress counts to 8");
         assertTrue(out.contains("tok/s"), out);
         // the model really reasons: greedy, it gets these sample problems right (their expected answers)
-        for (String boxed : new String[] {"\\boxed{432}", "\\boxed{495}", "\\boxed{248}",
+        for (String boxed : new String[] {"\\boxed{432}", "\\boxed{3089}", "\\boxed{495}", "\\boxed{248}",
                 "\\boxed{405}", "\\boxed{23300}"}) {
             assertTrue(out.contains(boxed), "answer " + boxed + " in\n" + out);
         }
