@@ -62,7 +62,7 @@ public final class ConsumeCommand implements Callable<Integer> {
         ResultPrinter printer = new ResultPrinter(out);
         int n = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.committedReader(c.get(JobOptions.BOOTSTRAP_SERVERS),
-                group != null ? group : "r1-consume-" + UUID.randomUUID(), !fromNow, Map.of())) {
+                group != null ? group : "r1-consume-" + UUID.randomUUID(), !fromNow, target.clientProperties(c))) {
             consumer.subscribe(topics);
             long lastSeen = System.nanoTime();
             while (max == null || n < max) {

@@ -53,7 +53,7 @@ public final class ProduceCommand implements Callable<Integer> {
                 : Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8);
         int n = 0;
         int line = 0;
-        try (in; KafkaProducer<byte[], byte[]> p = KafkaClients.producer(c.get(JobOptions.BOOTSTRAP_SERVERS), Map.of())) {
+        try (in; KafkaProducer<byte[], byte[]> p = KafkaClients.producer(c.get(JobOptions.BOOTSTRAP_SERVERS), target.clientProperties(c))) {
             String s;
             while ((s = in.readLine()) != null) {
                 line++;

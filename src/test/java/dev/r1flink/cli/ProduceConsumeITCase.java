@@ -81,6 +81,38 @@ class ProduceConsumeITCase {
         }
     }
 
+    @Test
+    void clientPropertiesReachTheBrokerForProduceAndConsume() throws Exception {
+        try (EmbeddedKafka kafka = EmbeddedKafka.startWithScram("r1", "s3cret")) {
+            kafka.createTopics(1, "r1.prompts", "r1.results");
+            List<String> login = new ArrayList<>();
+            kafka.clientProperties().forEach((k, v) -> {
+                login.add("-X");
+                login.add(k + "=" + v);
+            });
+            Path jsonl = tmp.resolve("p.jsonl");
+            Files.writeString(jsonl, "{\"id\": \"s1\", \"prompt\": \"over SASL\"}\n");
+            List<String> produce = new ArrayList<>(List.of("produce", "-b", kafka.bootstrapServers()));
+            produce.addAll(login);
+            produce.add(jsonl.toString());
+            assertEquals(0, Main.commandLine().execute(produce.toArray(String[]::new)));
+            try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(kafka.bootstrapServers(),
+                    new java.util.HashMap<>(kafka.clientProperties()) {{ put("transactional.id", "sasl-test"); }})) {
+                p.initTransactions();
+                p.beginTransaction();
+                p.send(new ProducerRecord<>("r1.results", result("over-sasl").toByteBuffer().array()));
+                p.commitTransaction();
+            }
+            ConsumeCommand consume = new ConsumeCommand();
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            consume.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+            List<String> args = new ArrayList<>(List.of("-b", kafka.bootstrapServers(), "--idle", "2"));
+            args.addAll(login);
+            assertEquals(0, new picocli.CommandLine(consume).execute(args.toArray(String[]::new)));
+            assertTrue(buf.toString(StandardCharsets.UTF_8).contains("over-sasl"), buf.toString(StandardCharsets.UTF_8));
+        }
+    }
+
     static InferenceResult result(String id) {
         return InferenceResult.newBuilder().setId(id).setModel("m").setReasoning("thinking about " + id)
                 .setAnswer("the answer").setFinishReason(ResultFinishReason.STOP).setPromptTokens(3)
