@@ -5,6 +5,10 @@ import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.nio.ByteOrder;
 
 /**
  * ggml {@code block_q4_0}: 32 elements in 18 bytes, {@code d} (fp16) then {@code qs[16]}; the low nibble of
@@ -16,6 +20,9 @@ public final class Q4_0Tensor extends FloatTensor {
     static final int BYTES = 18;
     private static final byte LOW = 0xf;
     private static final byte EIGHT = 8;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Ints over the same 16 (AVX-512) or 8 bytes as {@link Simd#B}: nibbles load as ints, no reinterpret first. */
+    private static final VectorSpecies<Integer> QI = VectorSpecies.of(int.class, Simd.B.vectorShape());
 
     public Q4_0Tensor(int rows, int cols, byte[] data, int offset) {
         super(GgmlType.Q4_0, rows, cols, data, offset);
@@ -81,19 +88,24 @@ public final class Q4_0Tensor extends FloatTensor {
             float d0 = half(data, p0), d1 = half(data, p1), d2 = half(data, p2), d3 = half(data, p3);
             // Column order within the block: low nibbles are elements 0..15, high nibbles 16..31 (k = 0, 1), each
             // in steps of L, exactly as the tile holds them. Vector API calls only (see Q8_0Tensor.dot4); the
-            // high nibbles are shifted as int lanes (see Simd.shr).
+            // high nibbles are shifted as int lanes (x86 has no byte shift: ByteVector LSHR is not intrinsified on 17).
+            // The nibbles load as ints (no reinterpret before the shift): with the byte load + 2 reinterprets, C2
+            // hit NodeCountInliningCutoff on this method after a long prefill (PrintInlining), left the final
+            // intoArray stores and half() calls un-inlined and boxed: decode fell from ~13 to 5.9 t/s. Only ops
+            // the F32/F16 paths don't use on IntVector here (an Int128 .and(int) polluted their profiles:
+            // DecodeAllocationTest then saw 8 KB/token).
             for (int k = 0; k < 2; k++) {
                 int shift = 4 * k;
                 for (int j = 0; j < 16; j += Simd.L) {
                     FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + 16 * k + j);
-                    ByteVector q0 = ByteVector.fromArray(Simd.B, data, p0 + 2 + j)
-                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
-                    ByteVector q1 = ByteVector.fromArray(Simd.B, data, p1 + 2 + j)
-                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
-                    ByteVector q2 = ByteVector.fromArray(Simd.B, data, p2 + 2 + j)
-                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
-                    ByteVector q3 = ByteVector.fromArray(Simd.B, data, p3 + 2 + j)
-                            .reinterpretAsInts().lanewise(LSHR, shift).reinterpretAsBytes();
+                    ByteVector q0 = IntVector.fromByteArray(QI, data, p0 + 2 + j, LE)
+                            .lanewise(LSHR, shift).reinterpretAsBytes();
+                    ByteVector q1 = IntVector.fromByteArray(QI, data, p1 + 2 + j, LE)
+                            .lanewise(LSHR, shift).reinterpretAsBytes();
+                    ByteVector q2 = IntVector.fromByteArray(QI, data, p2 + 2 + j, LE)
+                            .lanewise(LSHR, shift).reinterpretAsBytes();
+                    ByteVector q3 = IntVector.fromByteArray(QI, data, p3 + 2 + j, LE)
+                            .lanewise(LSHR, shift).reinterpretAsBytes();
                     a0 = ((FloatVector) q0.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d0).fma(v, a0);
                     a1 = ((FloatVector) q1.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d1).fma(v, a1);
                     a2 = ((FloatVector) q2.and(LOW).sub(EIGHT).convertShape(B2F, Simd.F, 0)).mul(d2).fma(v, a2);
