@@ -240,7 +240,7 @@ public final class BatchingEngine implements Engine {
         Scheduler s = scheduler;
         return new Stats(s.steps, s.preemptions, s.promptTokensComputed, s.generatedTokens, s.maxRowsSeen,
                 s.maxSequencesSeen, s.prefillSteps, s.prefillNanos, s.prefillRows, s.decodeSteps, s.decodeNanos,
-                s.decodeRows);
+                s.decodeRows, s.kvBlocksUsed, s.cells.blockCount);
     }
 
     /** Ids of the engine's threads (the scheduler thread and the forward pass workers), for allocation counters. */
@@ -256,6 +256,7 @@ public final class BatchingEngine implements Engine {
      */
     public record Stats(long steps, long preemptions, long promptTokensComputed, long generatedTokens,
                         int maxBatchRows, int maxBatchSequences, long prefillSteps, long prefillNanos,
-                        long prefillRows, long decodeSteps, long decodeNanos, long decodeRows) {
+                        long prefillRows, long decodeSteps, long decodeNanos, long decodeRows,
+                        int kvBlocksUsed, int kvBlocksTotal) {
     }
 }

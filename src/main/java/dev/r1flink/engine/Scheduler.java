@@ -54,6 +54,8 @@ final class Scheduler {
     long generatedTokens;
     int maxRowsSeen;
     int maxSequencesSeen;
+    /** KV blocks held by sequences after the last step (cached prefix blocks nobody holds not counted); read by metrics. */
+    volatile int kvBlocksUsed;
 
     Scheduler(ForwardModel model, TokenCodec codec, EngineOptions options, Parallel parallel) {
         this.model = model;
@@ -109,6 +111,7 @@ final class Scheduler {
         reapCancelled();
         admit();
         if (running.isEmpty()) {
+            kvBlocksUsed = cells.blockCount - cells.available();
             return false;
         }
         int n = plan();
@@ -159,6 +162,7 @@ final class Scheduler {
                 prefillNanos += dt;
                 prefillRows += batch.size() - decodeRowsNow;
             }
+            kvBlocksUsed = cells.blockCount - cells.available();
         }
         return true;
     }

@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       step since open), {@code maxBatchSequences}, {@code engineSteps} and {@code preemptions} (gauges);</li>
  *   <li>{@code generatedTokens} (meter, tokens/s) and {@code reasoningTokens} / {@code answerTokens} (counters);</li>
  *   <li>{@code timeToFirstTokenMs} (histogram);</li>
- *   <li>{@code kvBlocksUsed} (gauge): -1 until the engine exposes its KV cache occupancy;</li>
+ *   <li>{@code kvBlocksUsed} and {@code kvBlocksTotal} (gauges): paged KV cache blocks held by sequences after the
+ *       engine's last step, and the pool size (-1 for an engine without a paged cache);</li>
  *   <li>{@code results.<FINISH_REASON>} (counters).</li>
  * </ul>
  */
@@ -55,16 +56,21 @@ final class InferenceMetrics {
         generatedPerSecond = g.meter("generatedTokens", new MeterView(generated));
         reasoningTokens = g.counter("reasoningTokens");
         answerTokens = g.counter("answerTokens");
-        g.gauge("kvBlocksUsed", () -> -1L);
         MetricGroup r = g.addGroup("results");
         for (var reason : dev.r1flink.job.avro.ResultFinishReason.values()) results.put(reason, r.counter(reason.name()));
     }
 
     /** Gauges over the engine's own counters, when it has them. */
     void engine(dev.r1flink.engine.Engine engine) {
-        if (!(engine instanceof BatchingEngine)) return;
-        BatchingEngine e = (BatchingEngine) engine;
         MetricGroup g = group;
+        if (!(engine instanceof BatchingEngine)) {
+            g.gauge("kvBlocksUsed", () -> -1);
+            g.gauge("kvBlocksTotal", () -> -1);
+            return;
+        }
+        BatchingEngine e = (BatchingEngine) engine;
+        g.gauge("kvBlocksUsed", () -> e.stats().kvBlocksUsed());
+        g.gauge("kvBlocksTotal", () -> e.stats().kvBlocksTotal());
         g.gauge("decodeBatchSize", () -> {
             BatchingEngine.Stats s = e.stats();
             return s.decodeSteps() == 0 ? 0.0 : (double) s.decodeRows() / s.decodeSteps();

@@ -60,6 +60,26 @@ class BatchingEngineTest {
     }
 
     @Test
+    void statsReportKvBlocksHeldWhileRunningAndNoneAfter() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        try (BatchingEngine engine = (BatchingEngine) Engine.open(new HistoryHashModel(1 << 16, -100f, -100f), codec,
+                options().prefixCaching(false).build())) {
+            assertTrue(engine.stats().kvBlocksTotal() > 0);
+            assertEquals(0, engine.stats().kvBlocksUsed());
+            Generation g = engine.submit(GenerationRequest.builder("k", "x".repeat(40)).maxTokens(60_000).build(),
+                    (d, r) -> started.countDown());
+            assertTrue(started.await(10, TimeUnit.SECONDS));
+            Thread.sleep(20); // at least one more step has ended
+            assertTrue(engine.stats().kvBlocksUsed() > 0, "a running sequence holds blocks");
+            g.cancel();
+            g.result().get(10, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (engine.stats().kvBlocksUsed() != 0 && System.nanoTime() < deadline) Thread.sleep(5);
+            assertEquals(0, engine.stats().kvBlocksUsed(), "a cancelled sequence gave its blocks back");
+        }
+    }
+
+    @Test
     void cancelEndsARunningRequestAsCancelled() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         try (Engine engine = Engine.open(new HistoryHashModel(1 << 16, -100f, -100f), codec, options().build())) {
