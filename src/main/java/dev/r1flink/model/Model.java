@@ -219,7 +219,7 @@ public final class Model {
         }
     }
 
-    /** Attention of units {@code [from, to)}, unit = row * headCount + head; each unit writes only its own output. */
+    /** Attention of units {@code [from, to)}, unit = row * headCountKv + KV head; each unit writes only its own output. */
     final class AttentionTask implements Parallel.RangeTask {
         private final State s;
         private Batch batch;
@@ -236,49 +236,60 @@ public final class Model {
             this.kv = kv;
             this.kCache = kCache;
             this.vCache = vCache;
-            parallel.forRange(batch.size() * config.headCount(), this);
+            parallel.forRange(batch.size() * config.headCountKv(), this);
             this.batch = null;
             this.kv = null;
             this.kCache = null;
             this.vCache = null;
         }
 
+        /**
+         * Units are (row, KV head): the {@code group} query heads that read one KV head are done together, so each
+         * F16 key and value row is converted once per group instead of once per head. Each head's arithmetic is
+         * the same as on its own (same dot and axpy steps in the same order), so results do not depend on it.
+         */
         @Override
         public void run(int from, int to) {
             int hd = config.headDim();
             int qDim = config.qDim();
             int kvDim = config.kvDim();
-            int group = config.headCount() / config.headCountKv();
+            int kvHeads = config.headCountKv();
+            int group = config.headCount() / kvHeads;
+            float[] rowScratch = s.rowScratch(hd);
+            float[] inv = s.headScales(group);
             for (int u = from; u < to; u++) {
-                int i = u / config.headCount();
-                int h = u % config.headCount();
+                int i = u / kvHeads;
+                int g = u % kvHeads;
                 int seq = batch.seqIds[i];
                 int pos = batch.positions[i];
-                int qOff = i * qDim + h * hd;
-                int kvOff = (h / group) * hd; // grouped-query attention: query head h reads kv head h/group
-                float[] att = s.scores(pos + 1);
-                int[] rows = s.kvRows(pos + 1);
-                for (int t = 0; t <= pos; t++) {
-                    rows[t] = kv.cell(seq, t) * kvDim + kvOff; // the row's K/V of position t, this head
+                int n = pos + 1;
+                int qOff = i * qDim + g * group * hd; // the group's query heads are adjacent
+                int kvOff = g * hd;
+                float[] att = s.scores(group * n);   // head j's scores at att[j*n ..]
+                int[] rows = s.kvRows(n);
+                for (int t = 0; t < n; t++) {
+                    rows[t] = kv.cell(seq, t) * kvDim + kvOff; // the row's K/V of position t, this KV head
                 }
                 // scores q.k / sqrt(headDim) over the row's sequence, positions 0..pos
-                VectorOps.dotsF16(kCache, rows, pos + 1, s.q, qOff, hd, att);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int t = 0; t <= pos; t++) {
-                    att[t] *= attentionScale;
-                    max = Math.max(max, att[t]);
+                VectorOps.dotsF16Group(kCache, rows, n, s.q, qOff, group, hd, att, n, rowScratch);
+                for (int j = 0; j < group; j++) {
+                    int a0 = j * n;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int t = 0; t < n; t++) {
+                        att[a0 + t] *= attentionScale;
+                        max = Math.max(max, att[a0 + t]);
+                    }
+                    // softmax, summed in double as ggml does
+                    double sum = 0.0;
+                    for (int t = 0; t < n; t++) {
+                        att[a0 + t] = (float) Math.exp(att[a0 + t] - max);
+                        sum += att[a0 + t];
+                    }
+                    inv[j] = (float) (1.0 / sum);
                 }
-                // softmax, summed in double as ggml does
-                double sum = 0.0;
-                for (int t = 0; t <= pos; t++) {
-                    att[t] = (float) Math.exp(att[t] - max);
-                    sum += att[t];
-                }
-                float inv = (float) (1.0 / sum);
                 // weighted sum of values
-                int oOff = i * qDim + h * hd;
-                java.util.Arrays.fill(s.attOut, oOff, oOff + hd, 0f);
-                VectorOps.axpysF16(att, inv, vCache, rows, pos + 1, s.attOut, oOff, hd);
+                java.util.Arrays.fill(s.attOut, qOff, qOff + group * hd, 0f);
+                VectorOps.axpysF16Group(att, n, inv, vCache, rows, n, s.attOut, qOff, group, hd, rowScratch);
             }
         }
     }

@@ -24,10 +24,15 @@ public final class State {
     final float[] ropeSin;  // [capacity][ropeDim/2]
     final int[] cells;      // [capacity] KV cell of each row
     final float[] outRows;  // [capacity][dim]  final-normalized rows that want logits, compacted
-    /** Attention scores of one (row, head), per worker thread; grows with the context, never shrinks. */
+    /** Attention scores of one (row, KV head group), per worker thread; grows with the context, never shrinks. */
     final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[256]);
     /** K/V cache row offsets of one (row, head)'s positions, per worker thread; grows like {@link #scores}. */
     final ThreadLocal<int[]> kvRows = ThreadLocal.withInitial(() -> new int[256]);
+
+    /** One K or V row converted to floats, per worker thread. */
+    final ThreadLocal<float[]> rowScratch = ThreadLocal.withInitial(() -> new float[0]);
+    /** Softmax normalisers of one group's heads, per worker thread. */
+    final ThreadLocal<float[]> headScales = ThreadLocal.withInitial(() -> new float[0]);
 
     // Reused tasks for Parallel, so that no lambda is allocated per call.
     final MatmulTask matmul = new MatmulTask();
@@ -67,6 +72,24 @@ public final class State {
             scores.set(s);
         }
         return s;
+    }
+
+    float[] rowScratch(int n) {
+        float[] r = rowScratch.get();
+        if (r.length < n) {
+            r = new float[n];
+            rowScratch.set(r);
+        }
+        return r;
+    }
+
+    float[] headScales(int n) {
+        float[] r = headScales.get();
+        if (r.length < n) {
+            r = new float[n];
+            headScales.set(r);
+        }
+        return r;
     }
 
     int[] kvRows(int n) {

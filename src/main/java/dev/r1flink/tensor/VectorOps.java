@@ -143,6 +143,55 @@ public final class VectorOps {
         }
     }
 
+    /**
+     * Grouped-query attention scores: {@code heads} queries ({@code q[qOff + j*n ..]}, {@code j < heads}) that share
+     * one KV head, against {@code count} F16 keys: {@code out[j*outStride + t] = dotF16(k, rows[t], q, qOff + j*n, n)},
+     * bit for bit as {@link #dotsF16} per head (same steps), but each key row is converted to floats once, into
+     * {@code rowScratch} ({@code >= n} floats), for all the heads of the group instead of once per head.
+     */
+    public static void dotsF16Group(short[] k, int[] rows, int count, float[] q, int qOff, int heads, int n,
+                                    float[] out, int outStride, float[] rowScratch) {
+        if (!VECTOR) {
+            for (int j = 0; j < heads; j++) {
+                for (int t = 0; t < count; t++) {
+                    out[j * outStride + t] = dotF16Scalar(k, rows[t], q, qOff + j * n, n);
+                }
+            }
+            return;
+        }
+        int upper = F.loopBound(n);
+        for (int t = 0; t < count; t++) {
+            int kOff = rows[t];
+            for (int i = 0; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, k, kOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(rowScratch, i);
+            }
+            for (int j = 0; j < heads; j++) {
+                int qj = qOff + j * n;
+                FloatVector acc = FloatVector.zero(F);
+                for (int i = 0; i < upper; i += L) {
+                    acc = FloatVector.fromArray(F, rowScratch, i).fma(FloatVector.fromArray(F, q, qj + i), acc);
+                }
+                if (L == 16) {
+                    acc = acc.add(acc.rearrange(Simd.XOR8));
+                }
+                acc = acc.add(acc.rearrange(Simd.XOR4));
+                acc = acc.add(acc.rearrange(Simd.XOR2));
+                acc = acc.add(acc.rearrange(Simd.XOR1));
+                float sum = acc.lane(0);
+                for (int i = upper; i < n; i++) {
+                    sum += Float16.halfToFloat(k[kOff + i]) * q[qj + i];
+                }
+                out[j * outStride + t] = sum;
+            }
+        }
+    }
+
     public static float dotF16Scalar(short[] k, int kOff, float[] q, int qOff, int n) {
         float sum = 0f;
         for (int i = 0; i < n; i++) {
@@ -218,6 +267,53 @@ public final class VectorOps {
             }
             for (; i < n; i++) {
                 out[outOff + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), w, out[outOff + i]);
+            }
+        }
+    }
+
+    /**
+     * Grouped-query attention output: for the {@code heads} query heads sharing one KV head, head j's output
+     * {@code out[outOff + j*n ..]} accumulates {@code axpyF16(a[j*aStride + t] * scale[j], v, rows[t], ..)} for
+     * {@code t = 0, 1, .., count-1}, bit for bit as {@link #axpysF16} per head (the same updates in the same order
+     * for each head), each value row converted to floats once for the whole group, into {@code rowScratch}.
+     */
+    public static void axpysF16Group(float[] a, int aStride, float[] scale, short[] v, int[] rows, int count,
+                                     float[] out, int outOff, int heads, int n, float[] rowScratch) {
+        if (!VECTOR) {
+            for (int j = 0; j < heads; j++) {
+                for (int t = 0; t < count; t++) {
+                    float w = a[j * aStride + t] * scale[j];
+                    int vOff = rows[t];
+                    int o = outOff + j * n;
+                    for (int i = 0; i < n; i++) {
+                        out[o + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), w, out[o + i]);
+                    }
+                }
+            }
+            return;
+        }
+        int upper = F.loopBound(n);
+        for (int t = 0; t < count; t++) {
+            int vOff = rows[t];
+            for (int i = 0; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, vOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(rowScratch, i);
+            }
+            for (int j = 0; j < heads; j++) {
+                float w = a[j * aStride + t] * scale[j];
+                int o = outOff + j * n;
+                FloatVector wv = FloatVector.broadcast(F, w);
+                for (int i = 0; i < upper; i += L) {
+                    FloatVector.fromArray(F, rowScratch, i).fma(wv, FloatVector.fromArray(F, out, o + i)).intoArray(out, o + i);
+                }
+                for (int i = upper; i < n; i++) {
+                    out[o + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), w, out[o + i]);
+                }
             }
         }
     }

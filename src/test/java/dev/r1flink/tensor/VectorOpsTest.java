@@ -151,6 +151,47 @@ class VectorOpsTest {
     }
 
     @Test
+    void groupedAttentionLoopsEqualThePerHeadLoopsBitForBit() {
+        Random r = new Random(11);
+        for (int n : new int[] {8, 64, 67, 128}) {
+            for (int heads : new int[] {1, 3, 6}) {
+                int count = 29;
+                short[] kv = new short[count * (n + 3) + 5];
+                for (int i = 0; i < kv.length; i++) {
+                    kv[i] = Float16.floatToHalf((float) r.nextGaussian());
+                }
+                kv[1] = Float16.floatToHalf(1e-6f); // a subnormal half
+                int[] rows = new int[count];
+                for (int t = 0; t < count; t++) {
+                    rows[t] = ((t * 5) % count) * (n + 3) + 1;
+                }
+                float[] q = gaussian(heads * n + 2);
+                int stride = count + 2;
+                float[] scores = new float[heads * stride];
+                VectorOps.dotsF16Group(kv, rows, count, q, 2, heads, n, scores, stride, new float[n]);
+                float[] a = gaussian(heads * stride);
+                float[] scale = gaussian(heads);
+                float[] out = gaussian(heads * n + 4), expected = out.clone();
+                VectorOps.axpysF16Group(a, stride, scale, kv, rows, count, out, 3, heads, n, new float[n]);
+                float[] one = new float[count];
+                for (int j = 0; j < heads; j++) {
+                    VectorOps.dotsF16(kv, rows, count, q, 2 + j * n, n, one);
+                    for (int t = 0; t < count; t++) {
+                        assertEquals(Float.floatToIntBits(one[t]), Float.floatToIntBits(scores[j * stride + t]),
+                                "n=" + n + " heads=" + heads + " j=" + j + " t=" + t);
+                    }
+                    float[] aj = java.util.Arrays.copyOfRange(a, j * stride, j * stride + count);
+                    VectorOps.axpysF16(aj, scale[j], kv, rows, count, expected, 3 + j * n, n);
+                }
+                for (int i = 0; i < out.length; i++) {
+                    assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(out[i]),
+                            "n=" + n + " heads=" + heads + " i=" + i);
+                }
+            }
+        }
+    }
+
+    @Test
     void vectorExpIsWithinAFewUlpOfMathExp() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED, "Vector API paths disabled");
         float[] x = new float[Simd.L];
