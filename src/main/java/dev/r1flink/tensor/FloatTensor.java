@@ -55,6 +55,11 @@ public abstract class FloatTensor {
     static final boolean SPREAD = !Boolean.getBoolean("r1.tensor.adjacentRows");
     /** Batches below this use the fused kernels where a type has them (tiled above: decode once for all vectors). */
     static final int FUSED_BELOW = Integer.getInteger("r1.tensor.fusedBelow", 8);
+    /**
+     * Decoded-weight floats per thread for the batched path ({@link #panels}): ~512 KB, half this machine's L2 per
+     * core. 0 switches the panel path off (the column-chunked tile path runs instead).
+     */
+    static final int PANEL_FLOATS = Integer.getInteger("r1.tensor.panelFloats", 1 << 17);
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -224,7 +229,12 @@ public abstract class FloatTensor {
         int quarter = SPREAD ? (rowTo - rowFrom) / TILE_ROWS : 1;
         int groups = (rowTo - rowFrom) / TILE_ROWS;
         int tail = rowFrom + groups * TILE_ROWS;
-        for (int g = 0; g < groups + (rowTo - tail); g++) {
+        int g = 0;
+        if (batch >= FUSED_BELOW && PANEL_FLOATS > 0) {
+            panels(groups, rowFrom, quarter, x, xOffset, xStride, batch, out, outOffset, outStride, s);
+            g = groups; // only the tail rows are left
+        }
+        for (; g < groups + (rowTo - tail); g++) {
             int nr = g < groups ? TILE_ROWS : 1;
             int first = g < groups ? (SPREAD ? rowFrom + g : rowFrom + g * TILE_ROWS) : tail + (g - groups);
             int step = g < groups ? quarter : 1;
@@ -242,10 +252,10 @@ public abstract class FloatTensor {
                 if (nr == TILE_ROWS) {
                     int b = 0;
                     for (; b + 4 <= batch; b += 4) {
-                        kernel4x4(tile, kc, x, xc + b * xStride, xStride, acc, b * lanes, batch * lanes);
+                        kernel4x4(tile, 0, TILE_COLS, kc, x, xc + b * xStride, xStride, acc, b * lanes, batch * lanes);
                     }
                     for (; b < batch; b++) {
-                        kernel4x1(tile, kc, x, xc + b * xStride, acc, b * lanes, batch * lanes);
+                        kernel4x1(tile, 0, TILE_COLS, kc, x, xc + b * xStride, acc, b * lanes, batch * lanes);
                     }
                 } else {
                     int b = 0;
@@ -261,6 +271,61 @@ public abstract class FloatTensor {
                 int r = first + i * step;
                 for (int b = 0; b < batch; b++) {
                     out[outOffset + b * outStride + r] = Simd.sum(acc, (i * batch + b) * lanes);
+                }
+            }
+        }
+    }
+
+    /**
+     * Batched path: decode whole rows (all {@code cols}) of as many 4-row groups as fit in {@link #PANEL_FLOATS},
+     * then for each 4 vectors run the micro-kernel over every group of the panel. The 4 vectors stay in L1/L2
+     * while the panel's groups pass over them (the chunked path re-read all of them from L3 for every 4 rows);
+     * accumulators live in registers for the whole row, so nothing is stored between column chunks. The FMAs per
+     * (row, vector) are the chunked path's, in the same order: results are bit-identical to {@link #dot}.
+     */
+    private void panels(int groups, int rowFrom, int quarter, float[] x, int xOffset, int xStride, int batch,
+                        float[] out, int outOffset, int outStride, Scratch s) {
+        final int lanes = Simd.L;
+        final int nb = cols / type().blockSize();
+        final int groupFloats = TILE_ROWS * cols;
+        int per = Math.max(1, Math.min(groups, PANEL_FLOATS / groupFloats));
+        float[] panel = s.panel(per * groupFloats);
+        float[] acc = s.fusedAcc;
+        for (int g0 = 0; g0 < groups; g0 += per) {
+            int gn = Math.min(per, groups - g0);
+            for (int g = 0; g < gn; g++) {
+                int first = SPREAD ? rowFrom + g0 + g : rowFrom + (g0 + g) * TILE_ROWS;
+                int step = SPREAD ? quarter : 1;
+                for (int i = 0; i < TILE_ROWS; i++) {
+                    dequantizeBlocks(first + i * step, 0, nb, panel, g * groupFloats + i * cols);
+                }
+            }
+            int b = 0;
+            for (; b + 4 <= batch; b += 4) {
+                int xb = xOffset + b * xStride;
+                for (int g = 0; g < gn; g++) {
+                    Arrays.fill(acc, 0, 16 * lanes, 0f);
+                    kernel4x4(panel, g * groupFloats, cols, cols, x, xb, xStride, acc, 0, 4 * lanes);
+                    int first = SPREAD ? rowFrom + g0 + g : rowFrom + (g0 + g) * TILE_ROWS;
+                    int step = SPREAD ? quarter : 1;
+                    for (int i = 0; i < TILE_ROWS; i++) {
+                        int r = outOffset + first + i * step;
+                        for (int j = 0; j < 4; j++) {
+                            out[r + (b + j) * outStride] = Simd.sum(acc, (4 * i + j) * lanes);
+                        }
+                    }
+                }
+            }
+            for (; b < batch; b++) {
+                int xb = xOffset + b * xStride;
+                for (int g = 0; g < gn; g++) {
+                    Arrays.fill(acc, 0, TILE_ROWS * lanes, 0f);
+                    kernel4x1(panel, g * groupFloats, cols, cols, x, xb, acc, 0, lanes);
+                    int first = SPREAD ? rowFrom + g0 + g : rowFrom + (g0 + g) * TILE_ROWS;
+                    int step = SPREAD ? quarter : 1;
+                    for (int i = 0; i < TILE_ROWS; i++) {
+                        out[outOffset + first + i * step + b * outStride] = Simd.sum(acc, i * lanes);
+                    }
                 }
             }
         }
@@ -325,10 +390,11 @@ public abstract class FloatTensor {
      * 4 tile rows x 4 vectors: 16 accumulators, 4 weight and 4 activation loads per 16 FMAs. Accumulator of
      * (row i, vector j) at {@code acc[a + i*rowStride + j*L]}.
      */
-    private static void kernel4x4(float[] w, int kc, float[] x, int x0, int xStride, float[] acc, int a, int rowStride) {
+    private static void kernel4x4(float[] w, int w0, int wStride, int kc, float[] x, int x0, int xStride, float[] acc,
+                                  int a, int rowStride) {
         final VectorSpecies<Float> sp = Simd.F;
         final int lanes = Simd.L;
-        final int w1 = TILE_COLS, w2 = 2 * TILE_COLS, w3 = 3 * TILE_COLS;
+        final int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         final int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         final int a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
         FloatVector c00 = FloatVector.fromArray(sp, acc, a), c01 = FloatVector.fromArray(sp, acc, a + lanes);
@@ -340,7 +406,7 @@ public abstract class FloatTensor {
         FloatVector c30 = FloatVector.fromArray(sp, acc, a3), c31 = FloatVector.fromArray(sp, acc, a3 + lanes);
         FloatVector c32 = FloatVector.fromArray(sp, acc, a3 + 2 * lanes), c33 = FloatVector.fromArray(sp, acc, a3 + 3 * lanes);
         for (int c = 0; c < kc; c += lanes) {
-            FloatVector r0 = FloatVector.fromArray(sp, w, c);
+            FloatVector r0 = FloatVector.fromArray(sp, w, w0 + c);
             FloatVector r1 = FloatVector.fromArray(sp, w, w1 + c);
             FloatVector r2 = FloatVector.fromArray(sp, w, w2 + c);
             FloatVector r3 = FloatVector.fromArray(sp, w, w3 + c);
@@ -384,10 +450,11 @@ public abstract class FloatTensor {
     }
 
     /** 4 tile rows x 1 vector (batch remainder, and B=1 where 4 rows give 4 independent FMA chains). */
-    private static void kernel4x1(float[] w, int kc, float[] x, int x0, float[] acc, int a, int rowStride) {
+    private static void kernel4x1(float[] w, int w0, int wStride, int kc, float[] x, int x0, float[] acc, int a,
+                                  int rowStride) {
         final VectorSpecies<Float> sp = Simd.F;
         final int lanes = Simd.L;
-        final int w1 = TILE_COLS, w2 = 2 * TILE_COLS, w3 = 3 * TILE_COLS;
+        final int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         final int a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
         FloatVector c0 = FloatVector.fromArray(sp, acc, a);
         FloatVector c1 = FloatVector.fromArray(sp, acc, a1);
@@ -395,7 +462,7 @@ public abstract class FloatTensor {
         FloatVector c3 = FloatVector.fromArray(sp, acc, a3);
         for (int c = 0; c < kc; c += lanes) {
             FloatVector v = FloatVector.fromArray(sp, x, x0 + c);
-            c0 = FloatVector.fromArray(sp, w, c).fma(v, c0);
+            c0 = FloatVector.fromArray(sp, w, w0 + c).fma(v, c0);
             c1 = FloatVector.fromArray(sp, w, w1 + c).fma(v, c1);
             c2 = FloatVector.fromArray(sp, w, w2 + c).fma(v, c2);
             c3 = FloatVector.fromArray(sp, w, w3 + c).fma(v, c3);
@@ -451,6 +518,7 @@ public abstract class FloatTensor {
         final float[] one = new float[1];
         private float[] acc = new float[TILE_ROWS * 16 * Simd.L];
         private float[] row = new float[0];
+        private float[] panel = new float[0];
 
         static Scratch get() {
             return LOCAL.get();
@@ -461,6 +529,13 @@ public abstract class FloatTensor {
                 acc = new float[n];
             }
             return acc;
+        }
+
+        float[] panel(int n) {
+            if (panel.length < n) {
+                panel = new float[n];
+            }
+            return panel;
         }
 
         float[] row(int n) {

@@ -242,6 +242,28 @@ class FloatTensorTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K"})
+    void batchedMatmulOverSeveralPanelsIsBitIdenticalToDot(GgmlType type) {
+        Random rnd = new Random(300 + type.ordinal());
+        int cols = 8192;  // 4 rows x 8192 floats per group: several panels of FloatTensor.PANEL_FLOATS
+        int rows = 46;
+        assertTrue(FloatTensor.PANEL_FLOATS / (4 * cols) < rows / 4, "the test needs more than one panel");
+        FloatTensor t = FloatTensor.of(type, rows, cols, randomBytes(type, rows, cols, rnd), 0);
+        int batch = 11;
+        float[] x = gaussian(batch * cols, rnd);
+        for (int[] range : new int[][] {{0, rows}, {2, 45}}) {
+            float[] out = new float[batch * rows];
+            t.matmul(x, cols, batch, out, rows, range[0], range[1]);
+            for (int b = 0; b < batch; b++) {
+                for (int r = range[0]; r < range[1]; r++) {
+                    assertEquals(Float.floatToIntBits(t.dot(r, x, b * cols)), Float.floatToIntBits(out[b * rows + r]),
+                            type + " vector " + b + " row " + r);
+                }
+            }
+        }
+    }
+
     @Test
     void colsNotAMultipleOfTheVectorUseTheScalarPath() {
         Random rnd = new Random(5);
