@@ -47,7 +47,27 @@ public final class Model {
 
     public static Model load(GgufFile gguf) throws IOException {
         ModelConfig config = ModelConfig.from(gguf);
+        long weightBytes = 0;
+        for (dev.r1flink.gguf.TensorInfo t : gguf.tensors().values()) {
+            weightBytes += t.byteSize();
+        }
+        checkFitsHeap(weightBytes, Runtime.getRuntime().maxMemory());
         return new Model(config, Weights.load(gguf, config));
+    }
+
+    /**
+     * Weights live on the heap (faster than mapped buffers on JDK 17, see docs/benchmarks.md): a model larger than
+     * the heap's maximum gets a clear error before anything is read, instead of an OutOfMemoryError minutes later.
+     */
+    static void checkFitsHeap(long weightBytes, long maxHeapBytes) throws IOException {
+        if (weightBytes > maxHeapBytes) {
+            double gib = 1L << 30;
+            throw new IOException(String.format(java.util.Locale.ROOT,
+                    "the model's weights need %.1f GiB on the heap, but this JVM's maximum heap is %.1f GiB: raise it "
+                            + "(CLI: R1_JAVA_OPTS=-Xmx%dg; Flink: taskmanager.memory.task.heap.size or "
+                            + "taskmanager.memory.process.size), or use a smaller quantization",
+                    weightBytes / gib, maxHeapBytes / gib, (long) Math.ceil(weightBytes / gib * 1.25) + 1));
+        }
     }
 
     /** Scratch for batches of up to {@code batchCapacity} rows. */

@@ -87,4 +87,14 @@ class LoadErrorsTest {
         String msg = loadError(f);
         assertTrue(msg.contains("qwen2.attention.layer_norm_rms_epsilon"), msg);
     }
+
+    @org.junit.jupiter.api.Test
+    void aModelLargerThanTheHeapIsRefusedWithTheSettingToRaise() throws IOException {
+        Model.checkFitsHeap(4L << 30, 8L << 30); // fits: no error
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> Model.checkFitsHeap(40L << 30, 5L << 30));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("40.0 GiB")
+                && e.getMessage().contains("5.0 GiB") && e.getMessage().contains("-Xmx51g")
+                && e.getMessage().contains("taskmanager.memory.process.size"), e.getMessage());
+    }
 }
