@@ -188,8 +188,10 @@ def accuracy(model, tok, problems, max_new=240):
 
 # ----------------------------------------------------------------------------------------------------- stages
 def parse_mix(text):
-    """'sub=3,word-sub=3' -> {kind: weight}; kinds not named weigh 1."""
+    """'sub=3,word-sub=3' -> {kind: weight}; kinds not named weigh 1; 'none' -> {} (the original stream)."""
     mix = {}
+    if text == "none":
+        return mix
     for part in (text or "").split(","):
         if part.strip():
             k, w = part.split("=")
@@ -242,7 +244,7 @@ def sft(model, tok, args, exclude, log, val=None):
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95))
     t0, step, ema = time.time(), 0, None
-    budget = args.minutes * 60 if args.minutes else None
+    budget = None if args.steps else args.minutes * 60
     while True:
         el = time.time() - t0 - paused
         frac = el / budget if budget else step / args.steps
@@ -388,20 +390,22 @@ def read_chat_template():
 # ------------------------------------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=3000, help="SFT steps (ignored when --minutes is given)")
-    ap.add_argument("--minutes", type=float, default=None, help="time-box SFT instead of a step count")
+    ap.add_argument("--steps", type=int, default=None, help="SFT steps instead of the time box (--minutes)")
+    ap.add_argument("--minutes", type=float, default=46.0,
+                    help="time box of SFT in minutes (default 46: the whole recipe then ends in under 60)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--grpo-minutes", type=float, default=6.0, help="0 skips GRPO")
+    ap.add_argument("--grpo-minutes", type=float, default=4.0, help="0 skips GRPO")
     ap.add_argument("--grpo-lr", type=float, default=5e-5)
     ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (one beat two on a shared 2-core machine)")
     ap.add_argument("--eval-n", type=int, default=500, help="held-out problems to evaluate (smoke tests: fewer)")
     ap.add_argument("--resume", default=None, help="skip SFT and load this state dict (e.g. out/sft.pt)")
     ap.add_argument("--init", default=None, help="load this state dict, then continue SFT from it")
-    ap.add_argument("--mix", default=None, help="SFT/GRPO data mix by kind, e.g. sub=3,word-sub=3 (default: 1 each)")
-    ap.add_argument("--val-every", type=float, default=0, help="minutes between validation checks in SFT; "
+    ap.add_argument("--mix", default="sub=3,word-sub=3", help="SFT/GRPO data mix by kind: a sample of kind k is kept with probability w_k / max w "
+                    "(default sub=3,word-sub=3: subtraction was the weakest kind; 'none': 1 each)")
+    ap.add_argument("--val-every", type=float, default=5, help="minutes between validation checks in SFT; "
                     "the best state (by validation) is kept; 0: keep the last")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="checkpoints and logs (not committed)")
     args = ap.parse_args()
