@@ -1,7 +1,7 @@
 """Train tiny-r1-arith: a few-million-parameter qwen2 model that reasons step by step about arithmetic.
 
-One command, CPU only, fixed seed:  /usr/bin/python3 train.py            (full recipe)
-                                    /usr/bin/python3 train.py --minutes 45  (time-boxed SFT)
+One command, CPU only, fixed seed:  ./train.sh   (= /usr/bin/python3 train.py: the shipped recipe, ~52 minutes)
+                                    ./train.sh --steps 3000   (a fixed step count instead of the 46-minute time box)
 Stages: BPE vocabulary on generated data -> SFT on generated traces (loss on the assistant part only)
 -> optional GRPO with rule-based rewards, kept only if it raises accuracy on a validation set
 -> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) + heldout.jsonl + PyTorch greedy outputs.
