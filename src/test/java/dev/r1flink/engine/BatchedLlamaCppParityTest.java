@@ -1,6 +1,7 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.engine.sampling.SamplingParams;
+import dev.r1flink.model.LlamaCppGolden;
 import dev.r1flink.model.Model;
 import dev.r1flink.model.ModelRunner;
 import dev.r1flink.model.Synthesizer;
@@ -12,8 +13,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,8 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.StringJoiner;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -68,18 +65,18 @@ class BatchedLlamaCppParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16"})
     void eachBatchedCopyEqualsLlamaCppGreedy(String name) throws IOException {
-        Golden g = Golden.load("/golden/" + name + ".json");
-        assertEquals("greedy", g.mode, name + ": not a greedy golden");
-        Path vocab = sharedDir().resolve(g.vocab);
+        LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
+        assertEquals("greedy", g.mode(), name + ": not a greedy golden");
+        Path vocab = sharedDir().resolve(g.vocab());
         Path file = tmp.resolve(name + ".gguf");
-        new Synthesizer(Synthesizer.shape(g.shape), g.type, vocab, g.seed).write(file, null);
+        new Synthesizer(Synthesizer.shape(g.shape()), g.type(), vocab, g.seed()).write(file, null);
         Model model = Model.load(file);
         Files.delete(file); // on the heap now; up to 320 MB each
         int vocabSize = model.config.vocabSize();
 
         // F32 goldens with prefix caching off (every golden copy computes its prompt inside the batch), F16 goldens
         // with it on (the late copy reuses the first copy's prompt blocks): both paths for every architecture
-        boolean prefixCaching = g.type.equals("F16");
+        boolean prefixCaching = g.type().equals("F16");
         EngineOptions o = EngineOptions.builder().threads(2).thinkPrefix(false).maxWait(Duration.ZERO)
                 .maxSequences(SEQUENCES).maxBatchTokens(16).blockSize(4).kvCacheBytes(64L << 20)
                 .sampling(SamplingParams.GREEDY).prefixCaching(prefixCaching).build();
@@ -88,9 +85,9 @@ class BatchedLlamaCppParityTest {
         Random r = new Random(7);
         int nextRandom = 0;
         for (int i = 0; i < SEQUENCES; i++) {
-            int[] prompt = contains(GOLDEN_AT, i) ? g.promptIds
+            int[] prompt = contains(GOLDEN_AT, i) ? g.promptIds()
                     : r.ints(RANDOM_LENGTHS[nextRandom++], 0, vocabSize).toArray();
-            GenerationRequest req = GenerationRequest.builder("q" + i, ids(prompt)).maxTokens(g.ids.length)
+            GenerationRequest req = GenerationRequest.builder("q" + i, ids(prompt)).maxTokens(g.ids().length)
                     .temperature(0f).build();
             seqs.add(BatchingEngine.sequence(i, req, prompt, null, o, vocabSize, () -> { }));
         }
@@ -106,14 +103,14 @@ class BatchedLlamaCppParityTest {
             Sequence q = seqs.get(i);
             GenerationResult res = q.result().join();
             assertEquals(FinishReason.LENGTH, res.finishReason(), res.error());
-            assertEquals(g.promptIds.length, q.promptLength);
+            assertEquals(g.promptIds().length, q.promptLength);
             int[] ours = Arrays.copyOfRange(q.tokens, q.promptLength, q.length);
             String where = String.format(Locale.ROOT, "%s, golden copy at batch position %d of %d, prefix caching %s",
                     name, i, SEQUENCES, prefixCaching);
-            assertArrayEquals(g.ids, ours, where + ": generated ids differ from llama.cpp's greedy ids");
+            assertArrayEquals(g.ids(), ours, where + ": generated ids differ from llama.cpp's greedy ids");
             // the emitted text (IdCodec writes "<id>" per token) says the same
             StringBuilder expected = new StringBuilder();
-            for (int t : g.ids) expected.append('<').append(t).append('>');
+            for (int t : g.ids()) expected.append('<').append(t).append('>');
             assertEquals(expected.toString(), res.answer(), where + ": output text");
         }
         System.out.printf(Locale.ROOT, "batched parity %s, prefix caching %s: %d steps, golden copies reused"
@@ -146,39 +143,5 @@ class BatchedLlamaCppParityTest {
         }
         assumeTrue(present, "skipped: no shared test data (system property r1.shared.dir = " + dir + ")");
         return Path.of(dir);
-    }
-
-    /**
-     * The fields of a golden file this test needs (the full reader, {@code dev.r1flink.model.LlamaCppGolden}, is
-     * private to its package): the synthetic model's recipe, llama.cpp's prompt ids and its greedy ids.
-     */
-    record Golden(String shape, String type, long seed, String vocab, String mode, int[] promptIds, int[] ids) {
-
-        static Golden load(String resource) throws IOException {
-            String json;
-            try (InputStream in = BatchedLlamaCppParityTest.class.getResourceAsStream(resource)) {
-                assertNotNull(in, "missing test resource " + resource);
-                json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-            return new Golden(string(json, "shape"), string(json, "type"),
-                    Long.parseLong(field(json, "seed", "(-?\\d+)")), string(json, "vocab"),
-                    string(json, "mode"), ints(json, "promptIds"), ints(json, "ids"));
-        }
-
-        private static String string(String json, String key) {
-            return field(json, key, "\"([^\"]*)\"");
-        }
-
-        private static int[] ints(String json, String key) {
-            String list = field(json, key, "\\[([-0-9,\\s]*)\\]");
-            return Arrays.stream(list.trim().split("\\s*,\\s*")).mapToInt(Integer::parseInt).toArray();
-        }
-
-        /** The first value of {@code "key"}; keys are unique in these files up to the per-step arrays. */
-        private static String field(String json, String key, String value) {
-            Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*" + value).matcher(json);
-            if (!m.find()) throw new IllegalArgumentException("golden file has no \"" + key + "\"");
-            return m.group(1);
-        }
     }
 }

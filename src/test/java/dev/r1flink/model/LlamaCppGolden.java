@@ -18,26 +18,31 @@ import java.util.Map;
  * @param topIds    [steps][k] token ids, best first
  * @param topLogits [steps][k] ln(p / pmax) = logit - max logit, so 0 for the first entry
  */
-record LlamaCppGolden(Map<String, Object> reference, Map<String, Object> model, String mode, String prompt,
+public record LlamaCppGolden(Map<String, Object> reference, Map<String, Object> model, String mode, String prompt,
         int[] promptIds, int[] ids, int[][] topIds, float[][] topLogits) {
 
-    String shape() {
+    public String shape() {
         return (String) model.get("shape");
     }
 
-    String type() {
+    public String type() {
         return (String) model.get("type");
     }
 
-    long seed() {
+    public long seed() {
         return ((Number) model.get("seed")).longValue();
     }
 
-    int steps() {
+    /** The vocab GGUF the model's tokenizer came from, relative to the shared data directory. */
+    public String vocab() {
+        return (String) model.get("vocab");
+    }
+
+    public int steps() {
         return ids.length;
     }
 
-    static LlamaCppGolden load(String resource) {
+    public static LlamaCppGolden load(String resource) {
         try (InputStream in = LlamaCppGolden.class.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalStateException("missing test resource " + resource);
