@@ -9,6 +9,8 @@ import dev.r1flink.job.avro.ResultFinishReason;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Map;
@@ -24,6 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, InferenceResult> {
 
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(InferenceFunction.class);
 
     private final JobSettings settings;
     private final EngineFactory factory;
@@ -68,6 +71,9 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     @Override
     public void close() throws Exception {
         try {
+            if (engine instanceof dev.r1flink.engine.BatchingEngine be) {
+                LOG.info("r1 engine of subtask {} closing: {}", subtask, describe(be.stats()));
+            }
             if (engine != null) engine.close();
         } finally {
             if (lease != null) lease.close();
@@ -116,6 +122,15 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
                 + settings.asyncTimeout + "; raise it, lower maxTokens, or add TaskManagers", p));
         Generation g = p.generation;
         if (g != null) g.cancel();
+    }
+
+    /** One line on how the engine was used: what an operator needs to tell whether batching works. */
+    static String describe(dev.r1flink.engine.BatchingEngine.Stats s) {
+        return String.format(java.util.Locale.ROOT, "%d steps (%d prefill, %d decode-only), %d prompt tokens computed, "
+                        + "%d tokens generated, mean decode batch %.2f, max batch %d sequences, %d preemptions",
+                s.steps(), s.prefillSteps(), s.decodeSteps(), s.promptTokensComputed(), s.generatedTokens(),
+                s.decodeSteps() == 0 ? 0.0 : (double) s.decodeRows() / s.decodeSteps(), s.maxBatchSequences(),
+                s.preemptions());
     }
 
     private void complete(Pending p, ResultFuture<InferenceResult> out, InferenceResult r) {

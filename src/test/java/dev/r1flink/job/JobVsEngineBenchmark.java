@@ -89,7 +89,11 @@ public final class JobVsEngineBenchmark {
             }
             long tokens = 0;
             for (var r : all) tokens += r.join().generatedTokens();
-            return tokens / ((System.nanoTime() - t0) / 1e9);
+            double rate = tokens / ((System.nanoTime() - t0) / 1e9);
+            if (engine instanceof dev.r1flink.engine.BatchingEngine be) {
+                System.out.println("bare engine: " + InferenceFunction.describe(be.stats()));
+            }
+            return rate;
         }
     }
 
