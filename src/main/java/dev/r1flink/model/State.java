@@ -66,30 +66,25 @@ public final class State {
     }
 
     float[] scores(int n) {
-        float[] s = scores.get();
-        if (s.length < n) {
-            s = new float[Math.max(n, s.length * 2)];
-            scores.set(s);
+        return atLeast(scores, n);
+    }
+
+    /** This thread's array of {@code local}, grown (at least doubling) to hold {@code n}. */
+    private static float[] atLeast(ThreadLocal<float[]> local, int n) {
+        float[] a = local.get();
+        if (a.length < n) {
+            a = new float[Math.max(n, a.length * 2)];
+            local.set(a);
         }
-        return s;
+        return a;
     }
 
     float[] rowScratch(int n) {
-        float[] r = rowScratch.get();
-        if (r.length < n) {
-            r = new float[n];
-            rowScratch.set(r);
-        }
-        return r;
+        return atLeast(rowScratch, n);
     }
 
     float[] headScales(int n) {
-        float[] r = headScales.get();
-        if (r.length < n) {
-            r = new float[n];
-            headScales.set(r);
-        }
-        return r;
+        return atLeast(headScales, n);
     }
 
     int[] kvRows(int n) {

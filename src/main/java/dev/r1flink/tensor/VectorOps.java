@@ -162,15 +162,7 @@ public final class VectorOps {
         int upper = F.loopBound(n);
         for (int t = 0; t < count; t++) {
             int kOff = rows[t];
-            for (int i = 0; i < upper; i += L) {
-                // half to float as Simd.HALF_REBIAS describes, inline
-                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, k, kOff + i).convertShape(S2I, Simd.I, 0);
-                IntVector em = h.and(0x7fff);
-                IntVector shifted = em.lanewise(LSHL, 13);
-                shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
-                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
-                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(rowScratch, i);
-            }
+            halvesToFloats(k, kOff, rowScratch, upper);
             for (int j = 0; j < heads; j++) {
                 int qj = qOff + j * n;
                 FloatVector acc = FloatVector.zero(F);
@@ -189,6 +181,21 @@ public final class VectorOps {
                 }
                 out[j * outStride + t] = sum;
             }
+        }
+    }
+
+    /**
+     * {@code out[i] = half(h[hOff + i])} for {@code i < upper} (a multiple of L), as Simd.HALF_REBIAS describes. It
+     * takes and returns arrays only, so it costs a call, never a boxed vector, where C2 does not inline it.
+     */
+    private static void halvesToFloats(short[] h, int hOff, float[] out, int upper) {
+        for (int i = 0; i < upper; i += L) {
+            IntVector b = (IntVector) ShortVector.fromArray(Simd.S, h, hOff + i).convertShape(S2I, Simd.I, 0);
+            IntVector em = b.and(0x7fff);
+            IntVector shifted = em.lanewise(LSHL, 13);
+            shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                    .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                    .or(b.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(out, i);
         }
     }
 
@@ -295,15 +302,7 @@ public final class VectorOps {
         int upper = F.loopBound(n);
         for (int t = 0; t < count; t++) {
             int vOff = rows[t];
-            for (int i = 0; i < upper; i += L) {
-                // half to float as Simd.HALF_REBIAS describes, inline
-                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, vOff + i).convertShape(S2I, Simd.I, 0);
-                IntVector em = h.and(0x7fff);
-                IntVector shifted = em.lanewise(LSHL, 13);
-                shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
-                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
-                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(rowScratch, i);
-            }
+            halvesToFloats(v, vOff, rowScratch, upper);
             for (int j = 0; j < heads; j++) {
                 float w = a[j * aStride + t] * scale[j];
                 int o = outOff + j * n;
