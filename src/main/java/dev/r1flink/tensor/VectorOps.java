@@ -102,52 +102,12 @@ public final class VectorOps {
     }
 
     /**
-     * {@code out[t] = dotF16(k, rows[t], q, qOff, n)} for {@code t < count}: the attention scores of one query
-     * against {@code count} F16 keys, bit for bit as {@link #dotF16} (same steps, inline). One call per (row, head)
-     * instead of one per position: the position loop and the vector code live in one compiled method, so C2 never
-     * has to fit them into the caller's inlining budget (where it would box the vectors).
-     */
-    public static void dotsF16(short[] k, int[] rows, int count, float[] q, int qOff, int n, float[] out) {
-        if (!VECTOR) {
-            for (int t = 0; t < count; t++) {
-                out[t] = dotF16Scalar(k, rows[t], q, qOff, n);
-            }
-            return;
-        }
-        int upper = F.loopBound(n);
-        for (int t = 0; t < count; t++) {
-            int kOff = rows[t];
-            FloatVector acc = FloatVector.zero(F);
-            int i = 0;
-            for (; i < upper; i += L) {
-                // half to float as Simd.HALF_REBIAS describes, inline
-                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, k, kOff + i).convertShape(S2I, Simd.I, 0);
-                IntVector em = h.and(0x7fff);
-                IntVector shifted = em.lanewise(LSHL, 13);
-                FloatVector kv = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
-                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
-                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-                acc = kv.fma(FloatVector.fromArray(F, q, qOff + i), acc);
-            }
-            if (L == 16) {
-                acc = acc.add(acc.rearrange(Simd.XOR8));
-            }
-            acc = acc.add(acc.rearrange(Simd.XOR4));
-            acc = acc.add(acc.rearrange(Simd.XOR2));
-            acc = acc.add(acc.rearrange(Simd.XOR1));
-            float sum = acc.lane(0);
-            for (; i < n; i++) {
-                sum += Float16.halfToFloat(k[kOff + i]) * q[qOff + i];
-            }
-            out[t] = sum;
-        }
-    }
-
-    /**
      * Grouped-query attention scores: {@code heads} queries ({@code q[qOff + j*n ..]}, {@code j < heads}) that share
      * one KV head, against {@code count} F16 keys: {@code out[j*outStride + t] = dotF16(k, rows[t], q, qOff + j*n, n)},
-     * bit for bit as {@link #dotsF16} per head (same steps), but each key row is converted to floats once, into
-     * {@code rowScratch} ({@code >= n} floats), for all the heads of the group instead of once per head.
+     * bit for bit (same steps), each key row converted to floats once, into {@code rowScratch} ({@code >= n}
+     * floats), for all the heads of the group instead of once per head. One call per (row, KV head): the position
+     * loop and the vector code live in one compiled method, so C2 never has to fit them into the caller's inlining
+     * budget (where it would box the vectors).
      */
     public static void dotsF16Group(short[] k, int[] rows, int count, float[] q, int qOff, int heads, int n,
                                     float[] out, int outStride, float[] rowScratch) {
@@ -162,7 +122,16 @@ public final class VectorOps {
         int upper = F.loopBound(n);
         for (int t = 0; t < count; t++) {
             int kOff = rows[t];
-            halvesToFloats(k, kOff, rowScratch, upper);
+            for (int i = 0; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline (a helper would push the caller past C2's
+                // inlining budget on some compiles, and the vectors after it would be boxed)
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, k, kOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(rowScratch, i);
+            }
             for (int j = 0; j < heads; j++) {
                 int qj = qOff + j * n;
                 FloatVector acc = FloatVector.zero(F);
@@ -181,21 +150,6 @@ public final class VectorOps {
                 }
                 out[j * outStride + t] = sum;
             }
-        }
-    }
-
-    /**
-     * {@code out[i] = half(h[hOff + i])} for {@code i < upper} (a multiple of L), as Simd.HALF_REBIAS describes. It
-     * takes and returns arrays only, so it costs a call, never a boxed vector, where C2 does not inline it.
-     */
-    private static void halvesToFloats(short[] h, int hOff, float[] out, int upper) {
-        for (int i = 0; i < upper; i += L) {
-            IntVector b = (IntVector) ShortVector.fromArray(Simd.S, h, hOff + i).convertShape(S2I, Simd.I, 0);
-            IntVector em = b.and(0x7fff);
-            IntVector shifted = em.lanewise(LSHL, 13);
-            shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
-                    .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
-                    .or(b.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(out, i);
         }
     }
 
@@ -250,39 +204,11 @@ public final class VectorOps {
     }
 
     /**
-     * {@code axpyF16(a[t] * scale, v, rows[t], out, outOff, n)} for {@code t = 0, 1, .., count-1}: the
-     * attention-weighted sum of {@code count} F16 value rows, bit for bit as those calls (same steps, inline). One
-     * call per (row, head), for the reason given at {@link #dotsF16}. Position by position, so the column chunks of
-     * one position are independent FMAs (chunk by chunk over all positions would be one long dependency chain).
-     */
-    public static void axpysF16(float[] a, float scale, short[] v, int[] rows, int count, float[] out, int outOff,
-                                int n) {
-        int upper = VECTOR ? F.loopBound(n) : 0;
-        for (int t = 0; t < count; t++) {
-            int vOff = rows[t];
-            float w = a[t] * scale;
-            int i = 0;
-            for (; i < upper; i += L) {
-                // half to float as Simd.HALF_REBIAS describes, inline
-                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, vOff + i).convertShape(S2I, Simd.I, 0);
-                IntVector em = h.and(0x7fff);
-                IntVector shifted = em.lanewise(LSHL, 13);
-                FloatVector vf = shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
-                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
-                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-                vf.fma(FloatVector.broadcast(F, w), FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
-            }
-            for (; i < n; i++) {
-                out[outOff + i] = Math.fma(Float16.halfToFloat(v[vOff + i]), w, out[outOff + i]);
-            }
-        }
-    }
-
-    /**
      * Grouped-query attention output: for the {@code heads} query heads sharing one KV head, head j's output
      * {@code out[outOff + j*n ..]} accumulates {@code axpyF16(a[j*aStride + t] * scale[j], v, rows[t], ..)} for
-     * {@code t = 0, 1, .., count-1}, bit for bit as {@link #axpysF16} per head (the same updates in the same order
-     * for each head), each value row converted to floats once for the whole group, into {@code rowScratch}.
+     * {@code t = 0, 1, .., count-1}, bit for bit (the same updates in the same order for each head), each value row
+     * converted to floats once for the whole group, into {@code rowScratch}. Position by position, so the column
+     * chunks of one position are independent FMAs.
      */
     public static void axpysF16Group(float[] a, int aStride, float[] scale, short[] v, int[] rows, int count,
                                      float[] out, int outOff, int heads, int n, float[] rowScratch) {
@@ -302,7 +228,16 @@ public final class VectorOps {
         int upper = F.loopBound(n);
         for (int t = 0; t < count; t++) {
             int vOff = rows[t];
-            halvesToFloats(v, vOff, rowScratch, upper);
+            for (int i = 0; i < upper; i += L) {
+                // half to float as Simd.HALF_REBIAS describes, inline (a helper would push the caller past C2's
+                // inlining budget on some compiles, and the vectors after it would be boxed)
+                IntVector h = (IntVector) ShortVector.fromArray(Simd.S, v, vOff + i).convertShape(S2I, Simd.I, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector shifted = em.lanewise(LSHL, 13);
+                shifted.reinterpretAsFloats().mul(Simd.HALF_REBIAS).reinterpretAsInts()
+                        .blend(shifted.or(0x7f800000), em.compare(GE, 0x7c00))
+                        .or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats().intoArray(rowScratch, i);
+            }
             for (int j = 0; j < heads; j++) {
                 float w = a[j * aStride + t] * scale[j];
                 int o = outOff + j * n;

@@ -3,6 +3,7 @@ package dev.r1flink.engine;
 import dev.r1flink.engine.sampling.SamplingParams;
 import dev.r1flink.model.LlamaCppGolden;
 import dev.r1flink.model.Model;
+import dev.r1flink.tokenizer.SharedTestData;
 import dev.r1flink.model.ModelRunner;
 import dev.r1flink.model.Synthesizer;
 import dev.r1flink.tensor.Parallel;
@@ -24,7 +25,6 @@ import java.util.Random;
 import java.util.StringJoiner;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The engine against llama.cpp with batching on: llama.cpp's greedy continuation of one prompt, run alone
@@ -67,7 +67,7 @@ class BatchedLlamaCppParityTest {
     void eachBatchedCopyEqualsLlamaCppGreedy(String name) throws IOException {
         LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
         assertEquals("greedy", g.mode(), name + ": not a greedy golden");
-        Path vocab = sharedDir().resolve(g.vocab());
+        Path vocab = SharedTestData.require(g.vocab());
         Path file = tmp.resolve(name + ".gguf");
         new Synthesizer(Synthesizer.shape(g.shape()), g.type(), vocab, g.seed()).write(file, null);
         Model model = Model.load(file);
@@ -135,13 +135,4 @@ class BatchedLlamaCppParityTest {
         return j.toString();
     }
 
-    static Path sharedDir() {
-        String dir = System.getProperty("r1.shared.dir");
-        boolean present = dir != null && Files.isDirectory(Path.of(dir, "testdata", "vocab"));
-        if (!present && "true".equals(System.getenv("CI"))) {
-            throw new IllegalStateException("r1.shared.dir with testdata/vocab is required on CI, got " + dir);
-        }
-        assumeTrue(present, "skipped: no shared test data (system property r1.shared.dir = " + dir + ")");
-        return Path.of(dir);
-    }
 }

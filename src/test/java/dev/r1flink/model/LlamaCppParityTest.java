@@ -3,10 +3,10 @@ package dev.r1flink.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.r1flink.tensor.Parallel;
 import dev.r1flink.tokenizer.BpeTokenizer;
+import dev.r1flink.tokenizer.SharedTestData;
 import dev.r1flink.tokenizer.Vocabulary;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -90,7 +90,7 @@ class LlamaCppParityTest {
     record Result(LlamaCppGolden golden, int[] ourArgmax, float maxDeviation, int worstStep) {}
 
     static Result run(LlamaCppGolden g) throws IOException {
-        Path vocab = sharedDir().resolve(g.model().get("vocab").toString());
+        Path vocab = SharedTestData.require(g.vocab());
         Path model = tmp.resolve(g.shape() + "-" + g.type() + "-" + g.seed() + ".gguf");
         new Synthesizer(Synthesizer.shape(g.shape()), g.type(), vocab, g.seed()).write(model, null);
 
@@ -158,15 +158,5 @@ class LlamaCppParityTest {
             }
         }
         return best;
-    }
-
-    static Path sharedDir() {
-        String dir = System.getProperty("r1.shared.dir");
-        boolean present = dir != null && Files.isDirectory(Path.of(dir, "testdata", "vocab"));
-        if (!present && "true".equals(System.getenv("CI"))) {
-            throw new IllegalStateException("r1.shared.dir with testdata/vocab is required on CI, got " + dir);
-        }
-        assumeTrue(present, "skipped: no shared test data (system property r1.shared.dir = " + dir + ")");
-        return Path.of(dir);
     }
 }

@@ -121,37 +121,7 @@ class VectorOpsTest {
     }
 
     @Test
-    void attentionLoopsEqualTheirPerPositionCallsBitForBit() {
-        Random r = new Random(7);
-        for (int n : new int[] {8, 64, 67, 128}) {
-            int count = 37;
-            short[] kv = new short[count * (n + 3) + 5];
-            for (int i = 0; i < kv.length; i++) {
-                kv[i] = Float16.floatToHalf((float) r.nextGaussian());
-            }
-            int[] rows = new int[count];
-            for (int t = 0; t < count; t++) {
-                rows[t] = ((t * 7) % count) * (n + 3) + 1; // scattered, as KV cells are
-            }
-            float[] q = gaussian(n + 2);
-            float[] scores = new float[count];
-            VectorOps.dotsF16(kv, rows, count, q, 2, n, scores);
-            float[] a = gaussian(count);
-            float[] out = gaussian(n + 4), expected = out.clone();
-            VectorOps.axpysF16(a, 0.37f, kv, rows, count, out, 3, n);
-            for (int t = 0; t < count; t++) {
-                assertEquals(Float.floatToIntBits(VectorOps.dotF16(kv, rows[t], q, 2, n)),
-                        Float.floatToIntBits(scores[t]), "n=" + n + " t=" + t);
-                VectorOps.axpyF16(a[t] * 0.37f, kv, rows[t], expected, 3, n);
-            }
-            for (int i = 0; i < out.length; i++) {
-                assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(out[i]), "n=" + n + " i=" + i);
-            }
-        }
-    }
-
-    @Test
-    void groupedAttentionLoopsEqualThePerHeadLoopsBitForBit() {
+    void groupedAttentionLoopsEqualTheirPerPositionCallsBitForBit() {
         Random r = new Random(11);
         for (int n : new int[] {8, 64, 67, 128}) {
             for (int heads : new int[] {1, 3, 6}) {
@@ -173,15 +143,13 @@ class VectorOpsTest {
                 float[] scale = gaussian(heads);
                 float[] out = gaussian(heads * n + 4), expected = out.clone();
                 VectorOps.axpysF16Group(a, stride, scale, kv, rows, count, out, 3, heads, n, new float[n]);
-                float[] one = new float[count];
                 for (int j = 0; j < heads; j++) {
-                    VectorOps.dotsF16(kv, rows, count, q, 2 + j * n, n, one);
                     for (int t = 0; t < count; t++) {
-                        assertEquals(Float.floatToIntBits(one[t]), Float.floatToIntBits(scores[j * stride + t]),
+                        assertEquals(Float.floatToIntBits(VectorOps.dotF16(kv, rows[t], q, 2 + j * n, n)),
+                                Float.floatToIntBits(scores[j * stride + t]),
                                 "n=" + n + " heads=" + heads + " j=" + j + " t=" + t);
+                        VectorOps.axpyF16(a[j * stride + t] * scale[j], kv, rows[t], expected, 3 + j * n, n);
                     }
-                    float[] aj = java.util.Arrays.copyOfRange(a, j * stride, j * stride + count);
-                    VectorOps.axpysF16(aj, scale[j], kv, rows, count, expected, 3 + j * n, n);
                 }
                 for (int i = 0; i < out.length; i++) {
                     assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(out[i]),
