@@ -133,9 +133,12 @@ public final class JobOptions {
     // ---- Async operator
 
     public static final ConfigOption<Integer> ASYNC_CAPACITY = ConfigOptions.key("async.capacity")
-            .intType().defaultValue(16)
-            .withDescription("Requests in flight per inference subtask; the engine batches them. Beyond it the "
-                    + "operator applies back pressure.");
+            .intType().noDefaultValue()
+            .withDescription("Requests in flight per inference subtask; beyond it the operator applies back "
+                    + "pressure. Default: twice the engine's max-sequences, so that when a sequence finishes its "
+                    + "replacement already waits in the engine and the next step runs full (a smaller value leaves "
+                    + "batch rows empty while the next record travels through the operator). Queued requests count "
+                    + "against async.timeout.");
 
     public static final ConfigOption<Duration> ASYNC_TIMEOUT = ConfigOptions.key("async.timeout")
             .durationType().defaultValue(Duration.ofMinutes(10))

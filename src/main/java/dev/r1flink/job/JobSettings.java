@@ -1,6 +1,9 @@
 package dev.r1flink.job;
 
+import dev.r1flink.engine.EngineOptions;
 import org.apache.flink.configuration.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -14,6 +17,7 @@ import java.util.TreeSet;
 public final class JobSettings implements Serializable {
 
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(JobSettings.class);
 
     public final String modelPath;
     public final String modelName;
@@ -48,13 +52,32 @@ public final class JobSettings implements Serializable {
         maxReasoningTokens = c.getOptional(JobOptions.MAX_REASONING_TOKENS).orElse(null);
         temperature = c.get(JobOptions.TEMPERATURE);
         topP = c.get(JobOptions.TOP_P);
-        asyncCapacity = c.get(JobOptions.ASYNC_CAPACITY);
+        int engineSequences = engineMaxSequences(engineOptions);
+        asyncCapacity = c.getOptional(JobOptions.ASYNC_CAPACITY).orElse(2 * engineSequences);
         asyncTimeout = c.get(JobOptions.ASYNC_TIMEOUT);
         if (maxTokens < 1 || maxTokens > maxTokensLimit) {
             throw new IllegalArgumentException("generation.max-tokens must be in [1, generation.max-tokens-limit="
                     + maxTokensLimit + "], got " + maxTokens);
         }
         if (asyncCapacity < 1) throw new IllegalArgumentException("async.capacity must be >= 1, got " + asyncCapacity);
+        if (asyncCapacity <= engineSequences) {
+            LOG.warn("async.capacity={} does not exceed the engine's max-sequences={}: batches run short while "
+                    + "replacements travel through the operator; {} (twice max-sequences) keeps them full",
+                    asyncCapacity, engineSequences, 2 * engineSequences);
+        }
+    }
+
+    /** The engine's {@code max-sequences} option, or the engine's default when unset or not a number. */
+    static int engineMaxSequences(Map<String, String> engineOptions) {
+        String v = engineOptions.get("max-sequences");
+        if (v != null) {
+            try {
+                return Math.max(1, Integer.parseInt(v.trim()));
+            } catch (NumberFormatException e) {
+                // the engine factory rejects it with the option's name when the slot starts
+            }
+        }
+        return EngineOptions.defaults().maxSequences();
     }
 
     public static JobSettings from(Configuration c) {

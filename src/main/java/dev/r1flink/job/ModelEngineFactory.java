@@ -23,8 +23,8 @@ import java.util.Map;
  * <p>{@code engine.options} keys (all optional): {@code max-sequences}, {@code max-batch-tokens},
  * {@code kv-cache-bytes} (a size: {@code 512mb}, {@code 2gb}), {@code block-size}, {@code max-wait} (a duration:
  * {@code 5 ms}), {@code context-length}, {@code prefix-caching}, {@code think-prefix}. Threads come from
- * {@code engine.threads}. Keep {@code async.capacity} at least {@code max-sequences} so the engine can fill its
- * batches.
+ * {@code engine.threads}. Keep {@code async.capacity} above {@code max-sequences} (its default is twice it) so
+ * the engine always holds the next request when a sequence finishes.
  */
 public final class ModelEngineFactory implements EngineFactory {
 

@@ -1,5 +1,7 @@
 package dev.r1flink.job;
 
+import dev.r1flink.engine.EngineOptions;
+
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
@@ -37,8 +39,21 @@ class JobDefinitionTest {
             Class.forName(s.engineFactoryClass);
             assertTrue(s.engineOptions.containsKey("kv-cache-bytes"), f + ": nested engine.options read as a map");
             var engineOptions = ModelEngineFactory.options(s.engineOptions, 1);
-            assertTrue(s.asyncCapacity >= engineOptions.maxSequences(), f + ": async.capacity fills the engine's batch");
+            assertTrue(s.asyncCapacity > engineOptions.maxSequences(),
+                    f + ": async.capacity exceeds max-sequences, so the next request waits in the engine");
         }
+    }
+
+    @Test
+    void asyncCapacityDefaultsToTwiceTheEnginesSequences() {
+        Configuration c = new Configuration();
+        c.set(JobOptions.MODEL_PATH, "/x/m.gguf");
+        assertEquals(2 * EngineOptions.defaults().maxSequences(), JobSettings.from(c).asyncCapacity,
+                "no engine.options: the engine's default max-sequences");
+        c.set(JobOptions.ENGINE_OPTIONS, Map.of("max-sequences", "5"));
+        assertEquals(10, JobSettings.from(c).asyncCapacity);
+        c.set(JobOptions.ASYNC_CAPACITY, 7);
+        assertEquals(7, JobSettings.from(c).asyncCapacity, "a set value wins");
     }
 
     @Test
