@@ -36,102 +36,147 @@ import java.util.concurrent.Semaphore;
  * mvn -q -o test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
  * java --add-modules jdk.incubator.vector --add-opens java.base/java.util=ALL-UNNAMED \
  *   -cp target/classes:target/test-classes:$(cat /tmp/cp.txt) dev.r1flink.job.JobVsEngineBenchmark \
- *   jobs/local-demo.yaml jobs/local-demo.prompts.jsonl 4 [key=value ...]
+ *   jobs/local-demo.yaml jobs/local-demo.prompts.jsonl 8 4 [key=value ...]
  * </pre>
  *
- * The bare engine runs once to warm the JIT, then before and after the job (their mean is the baseline); the job
- * likewise serves one untimed round of requests (other prompt text, so no prefix is cached) before the timed one.
- * Arguments: job definition, prompt file (JSONL), repeats of the prompt file, then option overrides (e.g.
- * {@code model.path=...}). Prints both rates and their ratio. The job run uses parallelism 1 and starts the clock
- * when the prompts are published to the already running job, stopping it when the last result is read committed
- * (so one checkpoint interval of commit latency is included: use a run of minutes, not seconds).
+ * Arguments: job definition, prompt file (JSONL), repeats of the prompt file per segment, segment pairs, then
+ * option overrides (e.g. {@code model.path=...}). The job (parallelism 1, a MiniCluster and the embedded broker
+ * in this process) and one bare engine over the same loaded weights stay up for the whole run; after an untimed
+ * warm-up round of each, timed segments alternate bare/job, job/bare, ... so the machine's drift hits both alike.
+ * Each pair's prompts carry their own tag, so neither engine finds them in its prefix cache from an earlier
+ * segment. A job segment's clock starts when its prompts are published and stops when the last result is read
+ * committed (it includes the source's pickup and the last checkpoint's commit). Prints each pair's rates and
+ * ratio, their median and mean, and where the process's CPU went in each segment.
  */
 public final class JobVsEngineBenchmark {
 
     public static void main(String[] args) throws Exception {
         Configuration conf = R1FlinkJob.withDefaults(JobDefinition.load(new File(args[0]),
-                JobDefinition.overrides(List.of(args).subList(3, args.length))));
+                JobDefinition.overrides(List.of(args).subList(4, args.length))));
         conf.set(CoreOptions.DEFAULT_PARALLELISM, 1);
         conf.set(JobOptions.SLOTS_PER_TASKMANAGER, 1);
         List<PromptEvent> base = LocalDemo.prompts(Path.of(args[1]));
         int repeats = Integer.parseInt(args[2]);
-        List<PromptEvent> prompts = new ArrayList<>();
-        for (int r = 0; r < repeats; r++) {
-            for (PromptEvent e : base) {
-                PromptEvent c = PromptEvent.newBuilder(e).setId(e.getId() + "-" + r).build();
-                prompts.add(c);
-            }
-        }
+        int pairs = Integer.parseInt(args[3]);
         JobSettings s = JobSettings.from(conf);
-        // Warm the JIT first, then bracket the job run with two bare runs (the machine's load drifts).
         ThreadCpu cpu = new ThreadCpu();
-        bare(s, prompts.subList(0, Math.min(prompts.size(), s.asyncCapacity)), cpu, "bare engine (warm-up)");
-        double bare1 = bare(s, prompts, cpu, "bare engine (1)");
-        double job = job(conf, prompts, s.asyncCapacity, cpu);
-        double bare2 = bare(s, prompts, cpu, "bare engine (2)");
-        double bare = (bare1 + bare2) / 2;
-        System.out.printf("prompts %d, engine threads %d, in flight %d%n", prompts.size(), s.threadsPerEngine(), s.asyncCapacity);
-        System.out.printf("bare engine: %.2f tok/s (runs %.2f, %.2f)%njob:         %.2f tok/s%nratio:       %.3f%n",
-                bare, bare1, bare2, job, job / bare);
-    }
-
-    static double bare(JobSettings s, List<PromptEvent> prompts, ThreadCpu cpu, String phase) throws Exception {
         EngineFactory f = s.newEngineFactory();
         try (ModelRegistry.Lease lease = ModelRegistry.acquire(f, s.modelPath, s.engineOptions);
-             Engine engine = f.start(lease.model(), s.engineOptions, s.threadsPerEngine())) {
-            Semaphore inFlight = new Semaphore(s.asyncCapacity);
-            List<java.util.concurrent.CompletableFuture<GenerationResult>> all = new ArrayList<>();
+             Engine engine = f.start(lease.model(), s.engineOptions, s.threadsPerEngine());
+             JobUnderTest job = JobUnderTest.start(conf)) {
+            List<PromptEvent> warm = segment(base, 1, "warm-up").subList(0, Math.min(base.size(), s.asyncCapacity));
+            bare(engine, s, warm);
+            job.run(warm);
             cpu.reset();
-            long t0 = System.nanoTime();
-            for (PromptEvent e : prompts) {
-                GenerationRequest req = Requests.toRequest(e, s);
-                inFlight.acquire();
-                var g = engine.submit(req, StreamListener.NONE);
-                g.result().whenComplete((r, t) -> inFlight.release());
-                all.add(g.result());
+            System.out.printf("prompts per segment %d, engine threads %d, in flight %d%n", base.size() * repeats,
+                    s.threadsPerEngine(), s.asyncCapacity);
+            double[] ratios = new double[pairs];
+            double bareSum = 0, jobSum = 0;
+            for (int i = 0; i < pairs; i++) {
+                List<PromptEvent> prompts = segment(base, repeats, "pair " + i);
+                double bare, viaJob;
+                if (i % 2 == 0) {
+                    bare = bare(engine, s, prompts);
+                    cpu.report("pair " + i + " bare");
+                    viaJob = job.run(prompts);
+                    cpu.report("pair " + i + " job ");
+                } else {
+                    viaJob = job.run(prompts);
+                    cpu.report("pair " + i + " job ");
+                    bare = bare(engine, s, prompts);
+                    cpu.report("pair " + i + " bare");
+                }
+                ratios[i] = viaJob / bare;
+                bareSum += bare;
+                jobSum += viaJob;
+                System.out.printf(java.util.Locale.ROOT, "pair %d: bare %.2f tok/s, job %.2f tok/s, ratio %.3f%n",
+                        i, bare, viaJob, ratios[i]);
             }
-            long tokens = 0;
-            for (var r : all) tokens += r.join().generatedTokens();
-            double rate = tokens / ((System.nanoTime() - t0) / 1e9);
-            cpu.report(phase); // before close: the engine's threads end with it
             if (engine instanceof dev.r1flink.engine.BatchingEngine be) {
                 System.out.println("bare engine: " + InferenceFunction.describe(be.stats()));
             }
-            return rate;
+            double[] sorted = ratios.clone();
+            java.util.Arrays.sort(sorted);
+            double median = pairs % 2 == 1 ? sorted[pairs / 2] : (sorted[pairs / 2 - 1] + sorted[pairs / 2]) / 2;
+            System.out.printf(java.util.Locale.ROOT, "bare engine: %.2f tok/s (mean of segments)%njob:         %.2f "
+                    + "tok/s%nratio:       median %.3f, mean %.3f, pairs %s%n", bareSum / pairs, jobSum / pairs, median,
+                    java.util.Arrays.stream(ratios).average().orElse(0), java.util.Arrays.toString(ratios));
         }
     }
 
-    static double job(Configuration base, List<PromptEvent> prompts, int capacity, ThreadCpu cpu) throws Exception {
-        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+    /** {@code repeats} copies of the prompts, ids and text tagged with {@code tag}. */
+    static List<PromptEvent> segment(List<PromptEvent> base, int repeats, String tag) {
+        List<PromptEvent> out = new ArrayList<>();
+        for (int r = 0; r < repeats; r++) {
+            for (PromptEvent e : base) {
+                out.add(PromptEvent.newBuilder(e).setId(e.getId() + "-" + tag.replace(' ', '-') + "-" + r)
+                        .setPrompt("(" + tag + ") " + e.getPrompt()).build());
+            }
+        }
+        return out;
+    }
+
+    /** Runs {@code prompts} through the bare engine, {@code async.capacity} in flight; generated tokens/s. */
+    static double bare(Engine engine, JobSettings s, List<PromptEvent> prompts) throws Exception {
+        Semaphore inFlight = new Semaphore(s.asyncCapacity);
+        List<java.util.concurrent.CompletableFuture<GenerationResult>> all = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (PromptEvent e : prompts) {
+            GenerationRequest req = Requests.toRequest(e, s);
+            inFlight.acquire();
+            var g = engine.submit(req, StreamListener.NONE);
+            g.result().whenComplete((r, t) -> inFlight.release());
+            all.add(g.result());
+        }
+        long tokens = 0;
+        for (var r : all) tokens += r.join().generatedTokens();
+        return tokens / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The job on a MiniCluster with its own embedded broker, read with {@code read_committed}. */
+    static final class JobUnderTest implements AutoCloseable {
+        private final EmbeddedKafka kafka;
+        private final Configuration conf;
+        private final JobClient job;
+        private final KafkaConsumer<byte[], byte[]> reader;
+
+        private JobUnderTest(EmbeddedKafka kafka, Configuration conf, JobClient job, KafkaConsumer<byte[], byte[]> reader) {
+            this.kafka = kafka;
+            this.conf = conf;
+            this.job = job;
+            this.reader = reader;
+        }
+
+        static JobUnderTest start(Configuration base) throws Exception {
+            EmbeddedKafka kafka = EmbeddedKafka.start();
             Configuration c = new Configuration(base);
             c.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             c.set(JobOptions.STARTING_OFFSETS, "earliest");
             kafka.createTopics(1, c.get(JobOptions.PROMPTS_TOPIC), c.get(JobOptions.RESULTS_TOPIC),
                     c.get(JobOptions.DEAD_LETTER_TOPIC));
             JobClient job = R1FlinkJob.start(StreamExecutionEnvironment.createLocalEnvironment(c), c);
-            try (KafkaConsumer<byte[], byte[]> reader = KafkaClients.committedReader(kafka.bootstrapServers(), "bench",
-                    true, Map.of())) {
-                reader.subscribe(List.of(c.get(JobOptions.RESULTS_TOPIC)));
-                reader.poll(Duration.ofMillis(500));
-                // wait until the job's tasks run (the engine loaded), so only serving is timed
-                while (job.getJobStatus().get() != org.apache.flink.api.common.JobStatus.RUNNING) Thread.sleep(100);
-                // Warm the job's own paths (source, operator hand-offs, sinks, commits) as the bare engine's JIT
-                // warm-up run does for the engine: one round of requests in flight, untimed.
-                List<PromptEvent> warm = new ArrayList<>();
-                for (PromptEvent e : prompts.subList(0, Math.min(prompts.size(), capacity))) {
-                    // other text, so the prefix cache holds nothing the timed prompts can reuse
-                    warm.add(PromptEvent.newBuilder(e).setId(e.getId() + "-warm")
-                            .setPrompt("(warm-up) " + e.getPrompt()).build());
-                }
-                publishAndRead(kafka, c, reader, warm);
-                cpu.reset();
-                long t0 = System.nanoTime();
-                long tokens = publishAndRead(kafka, c, reader, prompts);
-                double rate = tokens / ((System.nanoTime() - t0) / 1e9);
-                cpu.report("job (timed part)");
-                return rate;
-            } finally {
+            KafkaConsumer<byte[], byte[]> reader = KafkaClients.committedReader(kafka.bootstrapServers(), "bench",
+                    true, Map.of());
+            reader.subscribe(List.of(c.get(JobOptions.RESULTS_TOPIC)));
+            reader.poll(Duration.ofMillis(500));
+            while (job.getJobStatus().get() != org.apache.flink.api.common.JobStatus.RUNNING) Thread.sleep(100);
+            return new JobUnderTest(kafka, c, job, reader);
+        }
+
+        /** Publishes {@code prompts}, reads one result per prompt; generated tokens/s from publish to last read. */
+        double run(List<PromptEvent> prompts) throws Exception {
+            long t0 = System.nanoTime();
+            long tokens = publishAndRead(kafka, conf, reader, prompts);
+            return tokens / ((System.nanoTime() - t0) / 1e9);
+        }
+
+        @Override
+        public void close() throws Exception {
+            try {
+                reader.close();
                 job.cancel().get();
+            } finally {
+                kafka.close();
             }
         }
     }
