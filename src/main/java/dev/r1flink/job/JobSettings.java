@@ -60,7 +60,7 @@ public final class JobSettings implements Serializable {
                     + maxTokensLimit + "], got " + maxTokens);
         }
         if (asyncCapacity < 1) throw new IllegalArgumentException("async.capacity must be >= 1, got " + asyncCapacity);
-        if (asyncCapacity <= engineSequences) {
+        if (asyncCapacity <= engineSequences && engineFactoryClass.equals(ModelEngineFactory.class.getName())) {
             LOG.warn("async.capacity={} does not exceed the engine's max-sequences={}: batches run short while "
                     + "replacements travel through the operator; {} (twice max-sequences) keeps them full",
                     asyncCapacity, engineSequences, 2 * engineSequences);

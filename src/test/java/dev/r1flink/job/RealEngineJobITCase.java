@@ -74,7 +74,7 @@ class RealEngineJobITCase {
             conf.set(JobOptions.ENGINE_THREADS, 1);
             conf.set(JobOptions.MAX_TOKENS, 12);
             conf.set(JobOptions.TEMPERATURE, 0f);
-            conf.set(JobOptions.ASYNC_CAPACITY, 4);
+            conf.removeConfig(JobOptions.ASYNC_CAPACITY); // the default: twice max-sequences
             JobClient job = R1FlinkJob.start(StreamExecutionEnvironment.getExecutionEnvironment(conf), conf);
             Map<String, InferenceResult> byId;
             try {
