@@ -14,6 +14,15 @@ public interface LoadedModel extends AutoCloseable {
     /** Number of prompt tokens {@code request} will take (chat template included). */
     int promptTokens(GenerationRequest request);
 
+    /**
+     * An upper bound on the bytes of UTF-8 text one token can cover, so a prompt of {@code b} bytes takes at least
+     * {@code b / maxTokenBytes()} tokens: lets validation refuse a prompt far over the context without tokenizing it.
+     * 0 = unknown (every prompt is tokenized).
+     */
+    default int maxTokenBytes() {
+        return 0;
+    }
+
     /** Unmaps the weights; called by {@link ModelRegistry} when the last slot lets go. */
     @Override
     void close();

@@ -37,6 +37,7 @@ public final class ModelEngineFactory implements EngineFactory {
         private final BpeTokenCodec codec;
         private final boolean thinkPrefix;
         private final int contextLength;
+        private final int maxTokenBytes;
 
         R1Model(Model model, BpeTokenizer tokenizer, EngineOptions options) {
             this.model = model;
@@ -50,6 +51,18 @@ public final class ModelEngineFactory implements EngineFactory {
             long blocks = Math.min(options.kvCacheBytes() / (cellBytes * options.blockSize()),
                     Integer.MAX_VALUE / options.blockSize());
             this.contextLength = (int) Math.min(ctx, blocks * options.blockSize());
+            // The most prompt bytes one token can stand for: its bytes (special tokens match their text
+            // literally); at least 4, one character, should a tokenizer map an unknown character to one token.
+            int longest = 4;
+            for (int id = 0; id < tokenizer.vocabulary().size(); id++) {
+                longest = Math.max(longest, tokenizer.tokenBytes(id, true).length);
+            }
+            this.maxTokenBytes = longest;
+        }
+
+        @Override
+        public int maxTokenBytes() {
+            return maxTokenBytes;
         }
 
         @Override

@@ -89,6 +89,16 @@ public final class ValidatePrompts extends ProcessFunction<RawRecord, ValidPromp
         } catch (IllegalArgumentException ex) {
             throw new BadInputException(DeadLetterKind.INVALID_PARAMETERS, "out-of-range parameter: " + ex.getMessage(), id);
         }
+        if (model.maxTokenBytes() > 0) {
+            // Tokenizing megabytes only to learn they do not fit would stall this operator: bound it from below.
+            long bytes = utf8Length(e.getPrompt()) + (e.getSystem() == null ? 0 : utf8Length(e.getSystem()));
+            long atLeast = (bytes + model.maxTokenBytes() - 1) / model.maxTokenBytes();
+            if (atLeast >= model.contextLength()) {
+                throw new BadInputException(DeadLetterKind.PROMPT_TOO_LONG, "the prompt is " + bytes
+                        + " bytes, at least " + atLeast + " tokens; the model's context holds " + model.contextLength()
+                        + " (prompt + generation); shorten it", id);
+            }
+        }
         int promptTokens;
         try {
             promptTokens = model.promptTokens(request);
@@ -101,5 +111,21 @@ public final class ValidatePrompts extends ProcessFunction<RawRecord, ValidPromp
                     + " (prompt + generation); shorten it", id);
         }
         return new ValidPrompt(e, promptTokens);
+    }
+
+    /** Bytes of {@code s} in UTF-8 as {@code String.getBytes} encodes it (an unpaired surrogate as '?'), without encoding. */
+    static long utf8Length(CharSequence s) {
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) n += 1;
+            else if (c < 0x800) n += 2;
+            else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) n += 1;
+            else n += 3;
+        }
+        return n;
     }
 }
