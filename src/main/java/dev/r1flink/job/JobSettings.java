@@ -52,7 +52,7 @@ public final class JobSettings implements Serializable {
         maxReasoningTokens = c.getOptional(JobOptions.MAX_REASONING_TOKENS).orElse(null);
         temperature = c.get(JobOptions.TEMPERATURE);
         topP = c.get(JobOptions.TOP_P);
-        int engineSequences = engineMaxSequences(engineOptions);
+        int engineSequences = engineMaxSequences(engineFactoryClass, engineOptions);
         asyncCapacity = c.getOptional(JobOptions.ASYNC_CAPACITY).orElse(2 * engineSequences);
         asyncTimeout = c.get(JobOptions.ASYNC_TIMEOUT);
         if (maxTokens < 1 || maxTokens > maxTokensLimit) {
@@ -67,14 +67,13 @@ public final class JobSettings implements Serializable {
         }
     }
 
-    /** The engine's {@code max-sequences} option, or the engine's default when unset or not a number. */
-    static int engineMaxSequences(Map<String, String> engineOptions) {
-        String v = engineOptions.get("max-sequences");
-        if (v != null) {
+    /** The production engine's {@code max-sequences} (as its factory reads it), else the engine's default. */
+    static int engineMaxSequences(String engineFactoryClass, Map<String, String> engineOptions) {
+        if (engineFactoryClass.equals(ModelEngineFactory.class.getName())) {
             try {
-                return Math.max(1, Integer.parseInt(v.trim()));
-            } catch (NumberFormatException e) {
-                // the engine factory rejects it with the option's name when the slot starts
+                return ModelEngineFactory.options(engineOptions, 1).maxSequences();
+            } catch (IllegalArgumentException e) {
+                // the factory rejects the options with their names when the slot starts
             }
         }
         return EngineOptions.defaults().maxSequences();

@@ -60,20 +60,24 @@ public final class LocalDemo {
             out.printf("  broker %s, topics %s -> %s (dead letters: %s)%n", kafka.bootstrapServers(), promptsTopic,
                     resultsTopic, deadTopic);
 
-            try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(kafka.bootstrapServers(), Map.of())) {
-                for (PromptEvent e : prompts) {
-                    e.setCreatedAt(Instant.now());
-                    p.send(new ProducerRecord<>(promptsTopic, e.getId().getBytes(StandardCharsets.UTF_8),
-                            PromptCodec.encode(e)));
-                }
-                p.flush();
-            }
+            publish(kafka.bootstrapServers(), promptsTopic, prompts);
             out.printf("  published %d prompts; starting Flink (parallelism %d, model %s) ...%n%n", prompts.size(),
                     partitions, c.get(JobOptions.MODEL_PATH));
 
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(c);
             JobClient job = R1FlinkJob.start(env, c);
             return collect(kafka, c, job, timeout, t0);
+        }
+    }
+
+    /** Publishes {@code prompts} (Avro single-object, keyed by id, created now) and waits until the broker has them. */
+    public static void publish(String bootstrapServers, String topic, List<PromptEvent> prompts) {
+        try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(bootstrapServers, Map.of())) {
+            for (PromptEvent e : prompts) {
+                e.setCreatedAt(Instant.now());
+                p.send(new ProducerRecord<>(topic, e.getId().getBytes(StandardCharsets.UTF_8), PromptCodec.encode(e)));
+            }
+            p.flush();
         }
     }
 

@@ -15,14 +15,10 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -184,13 +180,7 @@ public final class JobVsEngineBenchmark {
     /** Publishes {@code prompts} and reads results until one per prompt arrived; returns their generated tokens. */
     private static long publishAndRead(EmbeddedKafka kafka, Configuration c, KafkaConsumer<byte[], byte[]> reader,
                                        List<PromptEvent> prompts) throws Exception {
-        try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(kafka.bootstrapServers(), Map.of())) {
-            for (PromptEvent e : prompts) {
-                e.setCreatedAt(Instant.now());
-                p.send(new ProducerRecord<>(c.get(JobOptions.PROMPTS_TOPIC),
-                        e.getId().getBytes(StandardCharsets.UTF_8), PromptCodec.encode(e)));
-            }
-        }
+        LocalDemo.publish(kafka.bootstrapServers(), c.get(JobOptions.PROMPTS_TOPIC), prompts);
         long tokens = 0;
         int n = 0;
         while (n < prompts.size()) {
