@@ -1,6 +1,7 @@
 package dev.r1flink.model;
 
 import dev.r1flink.gguf.GgufFile;
+import dev.r1flink.tensor.Backend;
 import dev.r1flink.tensor.Parallel;
 import dev.r1flink.tensor.VectorOps;
 import java.io.IOException;
@@ -70,9 +71,14 @@ public final class Model {
         }
     }
 
-    /** Scratch for batches of up to {@code batchCapacity} rows. */
+    /** Scratch for batches of up to {@code batchCapacity} rows, on the process's default kernel backend. */
     public State newState(int batchCapacity) {
-        return new State(this, batchCapacity);
+        return new State(this, batchCapacity, Backend.processDefault());
+    }
+
+    /** Scratch for batches of up to {@code batchCapacity} rows whose weight products run on {@code backend}. */
+    public State newState(int batchCapacity, Backend backend) {
+        return new State(this, batchCapacity, backend);
     }
 
     /**

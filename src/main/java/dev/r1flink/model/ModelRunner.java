@@ -1,5 +1,6 @@
 package dev.r1flink.model;
 
+import dev.r1flink.tensor.Backend;
 import dev.r1flink.tensor.Parallel;
 
 /**
@@ -15,10 +16,21 @@ import dev.r1flink.tensor.Parallel;
 public final class ModelRunner {
 
     private final Model model;
+    private final Backend backend;
     private State state;
 
     public ModelRunner(Model model) {
+        this(model, Backend.processDefault());
+    }
+
+    public ModelRunner(Model model, Backend backend) {
         this.model = model;
+        this.backend = backend;
+    }
+
+    /** The kernels the weight products run on. */
+    public Backend backend() {
+        return backend;
     }
 
     public Model model() {
@@ -46,7 +58,7 @@ public final class ModelRunner {
     /** {@link Model#forward} with this runner's state (grown to {@code batch.capacity()} rows when needed). */
     public void forward(Batch batch, KvCache kv, float[] logits, Parallel parallel) {
         if (state == null || state.capacity() < batch.capacity()) {
-            state = model.newState(batch.capacity());
+            state = model.newState(batch.capacity(), backend);
         }
         model.forward(batch, kv, state, logits, parallel);
     }

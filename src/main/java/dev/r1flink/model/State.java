@@ -1,6 +1,8 @@
 package dev.r1flink.model;
 
+import dev.r1flink.tensor.Backend;
 import dev.r1flink.tensor.FloatTensor;
+import dev.r1flink.tensor.MatmulInput;
 import dev.r1flink.tensor.Parallel;
 
 /**
@@ -35,10 +37,10 @@ public final class State {
     final ThreadLocal<float[]> headScales = ThreadLocal.withInitial(() -> new float[0]);
 
     // Reused tasks for Parallel, so that no lambda is allocated per call.
-    final MatmulTask matmul = new MatmulTask();
+    final MatmulTask matmul;
     final Model.AttentionTask attention;
 
-    State(Model model, int capacity) {
+    State(Model model, int capacity, Backend backend) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be >= 1, got " + capacity);
         }
@@ -58,6 +60,12 @@ public final class State {
         cells = new int[capacity];
         outRows = new float[capacity * c.embeddingLength()];
         attention = model.new AttentionTask(this);
+        matmul = new MatmulTask(new MatmulInput(backend));
+    }
+
+    /** The kernels this state's weight products run on. */
+    public Backend backend() {
+        return matmul.input.backend();
     }
 
     /** Most rows one forward step may hold. */
@@ -102,11 +110,14 @@ public final class State {
      * cannot change a result: each (row, vector) product is computed the same way wherever the range boundary falls.
      */
     static final class MatmulTask implements Parallel.RangeTask {
+        final MatmulInput input;
         private final FloatTensor[] w = new FloatTensor[3];
         private final float[][] out = new float[3][];
         private int count;
-        private float[] x;
-        private int n;
+
+        MatmulTask(MatmulInput input) {
+            this.input = input;
+        }
 
         void run(Parallel parallel, FloatTensor w0, float[] x, int n, float[] out0) {
             run(parallel, x, n, w0, out0, null, null, null, null);
@@ -123,8 +134,8 @@ public final class State {
             count = w2 != null ? 3 : w1 != null ? 2 : 1;
             // opt-in llama.cpp parity experiment (see GgmlRounding); off: x as is. Weights that share an input have
             // the same activation type (Q4_K_M mixes Q4_K and Q6_K, both Q8_K).
-            this.x = GgmlRounding.ENABLED ? GgmlRounding.activations(w0.type(), x, n * w0.cols()) : x;
-            this.n = n;
+            float[] in = GgmlRounding.ENABLED ? GgmlRounding.activations(w0.type(), x, n * w0.cols()) : x;
+            input.prepare(in, n, w0.cols(), w0, w1, w2);
             int rows = 0;
             for (int j = 0; j < count; j++) {
                 rows += w[j].rows();
@@ -132,7 +143,6 @@ public final class State {
             parallel.forRange(rows, 8, this);
             java.util.Arrays.fill(w, null);
             java.util.Arrays.fill(out, null);
-            this.x = null;
         }
 
         @Override
@@ -143,7 +153,7 @@ public final class State {
                 int lo = Math.max(from, base);
                 int hi = Math.min(to, base + t.rows());
                 if (lo < hi) {
-                    t.matmul(x, t.cols(), n, out[j], t.rows(), lo - base, hi - base);
+                    input.multiply(t, out[j], t.rows(), lo - base, hi - base);
                 }
                 base += t.rows();
             }

@@ -1,0 +1,365 @@
+/*
+ * x86 variants of the r1k kernels. This file is compiled twice: as AVX2+FMA+F16C (no R1K_VNNI) and as
+ * AVX-512 F/BW/VL/VNNI (R1K_VNNI). Both use 256-bit vectors, so the 8 int32 lanes of r1k.h map onto one ymm
+ * register and both produce the reference's floats bit for bit; they differ only in how the exact integer lane
+ * sums are formed (vpdpbusd/vpdpwssd with VNNI, vpmaddubsw/vpmaddwd without) and in tile sizes (VNNI builds
+ * have 32 vector registers).
+ *
+ * Products are register-tiled: RT weight rows x ST activation rows per tile, every weight block unpacked once
+ * per tile and every activation block loaded once per tile. Activation rows are visited in chunks that stay in
+ * L2 while all the rows of the range pass over them.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "r1k.h"
+
+#ifdef R1K_VNNI
+#define VARIANT(name) name##_avx512_vnni
+#define SIGNED_RT 4
+#define SIGNED_ST 4
+#define KQ_RT 2
+#define KQ_ST 4
+#else
+#define VARIANT(name) name##_avx2
+#define SIGNED_RT 2
+#define SIGNED_ST 4
+#define KQ_RT 2
+#define KQ_ST 2
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* Tiles are at most 4 x 4 (arrays below are sized for that; a tile uses RT x ST of them). */
+
+/* Activation rows per L2-resident chunk: about 256 KB of int8 activations. */
+#define X_CHUNK_BYTES (256 * 1024)
+
+INLINE float hsum8(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v);
+    __m128 hi = _mm256_extractf128_ps(v, 1);
+    __m128 s = _mm_add_ps(lo, hi);                    /* l + (l+4) */
+    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));    /* (0+4)+(2+6), (1+5)+(3+7) */
+    __m128 u = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
+    return _mm_cvtss_f32(u);
+}
+
+INLINE float fp16(const uint8_t *p) {
+    return _cvtsh_ss(r1k_load_u16(p));
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Activation quantization (same operations as r1k_ref.c, 8 floats at a time).
+ */
+
+static void VARIANT(quantize_q8_0)(const float *x, int rows, int cols, int x_stride, uint8_t *out) {
+    float *d = (float *) (out + (size_t) rows * cols);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t) r * x_stride;
+        int8_t *q = (int8_t *) out + (size_t) r * cols;
+        for (int b = 0; b < cols / 32; b++) {
+            __m256 v0 = _mm256_loadu_ps(xr + 32 * b), v1 = _mm256_loadu_ps(xr + 32 * b + 8);
+            __m256 v2 = _mm256_loadu_ps(xr + 32 * b + 16), v3 = _mm256_loadu_ps(xr + 32 * b + 24);
+            __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                     _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+            float amax = _mm_cvtss_f32(m4);
+            float id = amax != 0.f ? 127.f / amax : 0.f;
+            d[(size_t) r * (cols / 32) + b] = _cvtsh_ss(_cvtss_sh(amax / 127.f, 0));
+            __m256 vid = _mm256_set1_ps(id);
+            __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            /* packs interleave 128-bit halves; the permute puts the 32 bytes back in element order */
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *) (q + 32 * b), p);
+        }
+    }
+}
+
+/* Scalar like the reference: the first element of largest magnitude decides the sign of the scale. */
+static void VARIANT(quantize_q8_K)(const float *x, int rows, int cols, int x_stride, uint8_t *out) {
+    r1k_kernels_scalar()->quantize_q8_K(x, rows, cols, x_stride, out);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Exact integer lane sums.
+ */
+
+/* lanes of sum(w * x) for signed w (any int8) and x in [-127, 127]; `prep` is the per-weight-block value. */
+#ifdef R1K_VNNI
+/* prep = -128 * lane sums of w; (x + 128) is unsigned, so vpdpbusd forms sum((x+128) w) = sum(x w) + 128 sum(w). */
+INLINE __m256i signed_prep(__m256i w) {
+    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char) 0x80), w));
+}
+INLINE __m256i signed_xprep(__m256i x) {
+    return _mm256_xor_si256(x, _mm256_set1_epi8((char) 0x80));
+}
+INLINE __m256i signed_dot(__m256i w, __m256i prep, __m256i xp) {
+    return _mm256_dpbusd_epi32(prep, xp, w);
+}
+/* sum over pairs of p16 * s16 added to acc */
+INLINE __m256i madd_acc(__m256i acc, __m256i p16, __m256i s16) {
+    return _mm256_dpwssd_epi32(acc, p16, s16);
+}
+#else
+/* prep = |w| (as unsigned); sign(x, w) moves w's sign onto x: |w| * sign(x, w) = w * x, pairs fit int16. */
+INLINE __m256i signed_prep(__m256i w) {
+    return _mm256_abs_epi8(w);
+}
+INLINE __m256i signed_xprep(__m256i x) {
+    return x;
+}
+INLINE __m256i signed_dot(__m256i w, __m256i prep, __m256i xp) {
+    __m256i p16 = _mm256_maddubs_epi16(prep, _mm256_sign_epi8(xp, w));
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+INLINE __m256i madd_acc(__m256i acc, __m256i p16, __m256i s16) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, s16));
+}
+#endif
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Q8_0 / Q4_0 weights x q8_0 activations.
+ */
+
+INLINE __m256i unpack_signed(int type, const uint8_t *blk) {
+    if (type == R1K_Q8_0) {
+        return _mm256_loadu_si256((const __m256i *) (blk + 2));
+    }
+    __m128i b = _mm_loadu_si128((const __m128i *) (blk + 2));
+    __m128i lo = _mm_and_si128(b, _mm_set1_epi8(0xF));
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0xF));
+    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+}
+
+INLINE void tile_signed(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
+                        const int8_t *xqs, const float *xd, float *out, int out_stride) {
+    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
+    const int nb = cols / 32;
+    __m256 acc[4][4];
+    for (int r = 0; r < RT; r++)
+        for (int s = 0; s < ST; s++) acc[r][s] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        __m256i wv[4], wp[4];
+        __m256 dw[4];
+        for (int r = 0; r < RT; r++) {
+            const uint8_t *blk = w + r * row_bytes + k * bb;
+            dw[r] = _mm256_set1_ps(fp16(blk));
+            wv[r] = unpack_signed(type, blk);
+            wp[r] = signed_prep(wv[r]);
+        }
+        for (int s = 0; s < ST; s++) {
+            __m256i xv = signed_xprep(_mm256_loadu_si256((const __m256i *) (xqs + (size_t) s * cols + 32 * k)));
+            __m256 dx = _mm256_set1_ps(xd[(size_t) s * nb + k]);
+            for (int r = 0; r < RT; r++) {
+                __m256i lanes = signed_dot(wv[r], wp[r], xv);
+                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_mul_ps(dw[r], dx), acc[r][s]);
+            }
+        }
+    }
+    for (int r = 0; r < RT; r++)
+        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + r] = hsum8(acc[r][s]);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Q4_K / Q5_K / Q6_K weights x q8_K activations.
+ */
+
+/* Chunk c (0..7, 32 elements) of a K-quant block as unsigned quants, and the int16 scales of its 16 pairs. */
+INLINE __m256i kq_chunk(const int type, const uint8_t *blk, int c, const uint8_t *sc8, __m256i *s16) {
+    if (type == R1K_Q6_K) {
+        int n = c >> 2, which = c & 3;
+        __m256i ql = _mm256_loadu_si256((const __m256i *) (blk + 64 * n + 32 * (which & 1)));
+        __m256i qh = _mm256_loadu_si256((const __m256i *) (blk + 128 + 32 * n));
+        __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (which >> 1)), _mm256_set1_epi8(0xF));
+        __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * which), 4), _mm256_set1_epi8(0x30));
+        const int8_t *sc = (const int8_t *) (blk + 192);
+        *s16 = _mm256_set_m128i(_mm_set1_epi16(sc[2 * c + 1]), _mm_set1_epi16(sc[2 * c]));
+        return _mm256_or_si256(lo, hi);
+    }
+    const uint8_t *qs = blk + (type == R1K_Q5_K ? 48 : 16) + 32 * (c >> 1);
+    __m256i v = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *) qs), 4 * (c & 1)),
+                                 _mm256_set1_epi8(0xF));
+    if (type == R1K_Q5_K) {
+        __m256i qh = _mm256_loadu_si256((const __m256i *) (blk + 16));
+        /* bit c of each qh byte -> bit 4 */
+        __m256i bit = _mm256_and_si256(qh, _mm256_set1_epi8((char) (1 << c)));
+        bit = _mm256_min_epu8(bit, _mm256_set1_epi8(1));
+        v = _mm256_or_si256(v, _mm256_slli_epi16(bit, 4));
+    }
+    *s16 = _mm256_set1_epi16(sc8[c]);
+    return v;
+}
+
+/* Scales (and mins) of a Q4_K/Q5_K block, and the block's d and dm (see r1k.h). */
+INLINE void kq_header(const int type, const uint8_t *blk, uint8_t *sc8, uint8_t *m8, float *d, float *dm) {
+    if (type == R1K_Q6_K) {
+        *d = *dm = fp16(blk + 208);
+        return;
+    }
+    *d = fp16(blk);
+    *dm = fp16(blk + 2);
+    for (int c = 0; c < 8; c++) {
+        int sc, m;
+        r1k_scale_min_k4(c, blk + 4, &sc, &m);
+        sc8[c] = (uint8_t) sc;
+        m8[c] = (uint8_t) m;
+    }
+}
+
+INLINE int kq_corr(const int type, const uint8_t *blk, const uint8_t *m8, const int16_t *bs) {
+    /* 16 int16 block sums times per-sum factors, in one pmaddwd; factors fit int16, products int32 */
+    __m256i b = _mm256_loadu_si256((const __m256i *) bs);
+    __m256i f;
+    if (type == R1K_Q6_K) {
+        f = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 192)));
+    } else {
+        __m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) m8)); /* 8 mins */
+        f = _mm256_set_m128i(_mm_unpackhi_epi16(m, m), _mm_unpacklo_epi16(m, m)); /* each twice */
+    }
+    __m256i p = _mm256_madd_epi16(b, f);
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    int corr = _mm_cvtsi128_si32(s);
+    return type == R1K_Q6_K ? 32 * corr : corr;
+}
+
+INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
+                        const int8_t *xqs, const float *xd, const int16_t *xbs, float *out, int out_stride) {
+    const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
+    const int nb = cols / 256;
+    __m256 acc[4][4];
+    float m[4][4];
+    for (int r = 0; r < RT; r++)
+        for (int s = 0; s < ST; s++) {
+            acc[r][s] = _mm256_setzero_ps();
+            m[r][s] = 0.f;
+        }
+    for (int k = 0; k < nb; k++) {
+        uint8_t sc8[4][8], m8[4][8];
+        float d[4], dm[4];
+        const uint8_t *blk[4];
+        for (int r = 0; r < RT; r++) {
+            blk[r] = w + r * row_bytes + k * bb;
+            kq_header(type, blk[r], sc8[r], m8[r], &d[r], &dm[r]);
+        }
+        __m256i lanes[4][4];
+        for (int r = 0; r < RT; r++)
+            for (int s = 0; s < ST; s++) lanes[r][s] = _mm256_setzero_si256();
+        for (int c = 0; c < 8; c++) {
+            __m256i q[4], s16[4];
+            for (int r = 0; r < RT; r++) q[r] = kq_chunk(type, blk[r], c, sc8[r], &s16[r]);
+            for (int s = 0; s < ST; s++) {
+                __m256i xv = _mm256_loadu_si256((const __m256i *) (xqs + (size_t) s * cols + 256 * k + 32 * c));
+                for (int r = 0; r < RT; r++) {
+                    lanes[r][s] = madd_acc(lanes[r][s], _mm256_maddubs_epi16(q[r], xv), s16[r]);
+                }
+            }
+        }
+        for (int s = 0; s < ST; s++) {
+            float dx = xd[(size_t) s * nb + k];
+            const int16_t *bs = xbs + (size_t) s * (cols / 16) + 16 * k;
+            for (int r = 0; r < RT; r++) {
+                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes[r][s]), _mm256_set1_ps(d[r] * dx), acc[r][s]);
+                float corr = (float) kq_corr(type, blk[r], m8[r], bs);
+                m[r][s] = __builtin_fmaf(corr, dm[r] * dx, m[r][s]);
+            }
+        }
+    }
+    for (int r = 0; r < RT; r++)
+        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + r] = hsum8(acc[r][s]) - m[r][s];
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Drivers: full tiles, then the leftover rows and activation rows with smaller tiles of the same arithmetic.
+ */
+
+#define SIGNED_TILE(T, RT, ST) tile_signed(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
+        xqs + (size_t) b * cols, xd + (size_t) b * (cols / 32), out + (size_t) b * out_stride + r, out_stride)
+
+INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
+                          const uint8_t *xq, int batch, float *out, int out_stride) {
+    const int8_t *xqs = (const int8_t *) xq;
+    const float *xd = r1k_q8_0_d(xq, batch, cols);
+    int chunk = X_CHUNK_BYTES / cols;
+    chunk = chunk < SIGNED_ST ? SIGNED_ST : chunk - chunk % SIGNED_ST;
+    for (int b0 = 0; b0 < batch; b0 += chunk) {
+        int b1 = batch - b0 < chunk ? batch : b0 + chunk;
+        int r = row_from;
+        if (b1 - b0 == 1) {
+            /* decode: 4 rows at a time, one activation row */
+            int b = b0;
+            for (; r + 4 <= row_to; r += 4) SIGNED_TILE(type, 4, 1);
+            for (; r < row_to; r++) SIGNED_TILE(type, 1, 1);
+            continue;
+        }
+        for (; r + SIGNED_RT <= row_to; r += SIGNED_RT) {
+            int b = b0;
+            for (; b + SIGNED_ST <= b1; b += SIGNED_ST) SIGNED_TILE(type, SIGNED_RT, SIGNED_ST);
+            for (; b < b1; b++) SIGNED_TILE(type, SIGNED_RT, 1);
+        }
+        for (; r < row_to; r++) {
+            int b = b0;
+            for (; b + SIGNED_ST <= b1; b += SIGNED_ST) SIGNED_TILE(type, 1, SIGNED_ST);
+            for (; b < b1; b++) SIGNED_TILE(type, 1, 1);
+        }
+    }
+}
+
+#define KQ_TILE(T, RT, ST) tile_kquant(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
+        xqs + (size_t) b * cols, xd + (size_t) b * (cols / 256), xbs + (size_t) b * (cols / 16), \
+        out + (size_t) b * out_stride + r, out_stride)
+
+INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
+                          const uint8_t *xq, int batch, float *out, int out_stride) {
+    const int8_t *xqs = (const int8_t *) xq;
+    const float *xd = r1k_q8_K_d(xq, batch, cols);
+    const int16_t *xbs = r1k_q8_K_bsums(xq, batch, cols);
+    int chunk = X_CHUNK_BYTES / cols;
+    chunk = chunk < KQ_ST ? KQ_ST : chunk - chunk % KQ_ST;
+    for (int b0 = 0; b0 < batch; b0 += chunk) {
+        int b1 = batch - b0 < chunk ? batch : b0 + chunk;
+        int r = row_from;
+        if (b1 - b0 == 1) {
+            int b = b0;
+            for (; r + 4 <= row_to; r += 4) KQ_TILE(type, 4, 1);
+            for (; r < row_to; r++) KQ_TILE(type, 1, 1);
+            continue;
+        }
+        for (; r + KQ_RT <= row_to; r += KQ_RT) {
+            int b = b0;
+            for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, KQ_RT, KQ_ST);
+            for (; b < b1; b++) KQ_TILE(type, KQ_RT, 1);
+        }
+        for (; r < row_to; r++) {
+            int b = b0;
+            for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, 1, KQ_ST);
+            for (; b < b1; b++) KQ_TILE(type, 1, 1);
+        }
+    }
+}
+
+static void VARIANT(matmul)(int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
+                            const uint8_t *xq, int batch, float *out, int out_stride) {
+    switch (type) {
+        case R1K_Q8_0: matmul_signed(R1K_Q8_0, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
+        case R1K_Q4_0: matmul_signed(R1K_Q4_0, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
+        case R1K_Q4_K: matmul_kquant(R1K_Q4_K, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
+        case R1K_Q5_K: matmul_kquant(R1K_Q5_K, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
+        case R1K_Q6_K: matmul_kquant(R1K_Q6_K, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
+        default: break;
+    }
+}
+
+static const r1k_kernels TABLE = {VARIANT(quantize_q8_0), VARIANT(quantize_q8_K), VARIANT(matmul)};
+
+const r1k_kernels *VARIANT(r1k_kernels)(void) {
+    return &TABLE;
+}
