@@ -197,42 +197,46 @@ INLINE __m256i kq_chunk(const int type, const uint8_t *blk, int c, const uint8_t
     return v;
 }
 
-/* Scales (and mins) of a Q4_K/Q5_K block, and the block's d and dm (see r1k.h). */
-INLINE void kq_header(const int type, const uint8_t *blk, uint8_t *sc8, uint8_t *m8, float *d, float *dm) {
+/*
+ * A K-quant block's header, decoded once per row and block (not once per tile): d and dm (see r1k.h), the
+ * sub-block scales, and the 16 int16 factors of the correction against the activation's 16 block sums (each
+ * min twice for Q4_K/Q5_K; 32 * scale for Q6_K, which fits int16), so the correction is one pmaddwd.
+ */
+typedef struct {
+    float d, dm;
+    int16_t f16[16];
+    uint8_t sc8[8];
+} kq_hdr;
+
+INLINE void kq_header(const int type, const uint8_t *blk, kq_hdr *h) {
     if (type == R1K_Q6_K) {
-        *d = *dm = fp16(blk + 208);
+        h->d = h->dm = fp16(blk + 208);
+        const int8_t *sc = (const int8_t *) (blk + 192);
+        for (int g = 0; g < 16; g++) h->f16[g] = (int16_t) (32 * sc[g]);
         return;
     }
-    *d = fp16(blk);
-    *dm = fp16(blk + 2);
+    h->d = fp16(blk);
+    h->dm = fp16(blk + 2);
     for (int c = 0; c < 8; c++) {
         int sc, m;
         r1k_scale_min_k4(c, blk + 4, &sc, &m);
-        sc8[c] = (uint8_t) sc;
-        m8[c] = (uint8_t) m;
+        h->sc8[c] = (uint8_t) sc;
+        h->f16[2 * c] = h->f16[2 * c + 1] = (int16_t) m;
     }
 }
 
-INLINE int kq_corr(const int type, const uint8_t *blk, const uint8_t *m8, const int16_t *bs) {
-    /* 16 int16 block sums times per-sum factors, in one pmaddwd; factors fit int16, products int32 */
-    __m256i b = _mm256_loadu_si256((const __m256i *) bs);
-    __m256i f;
-    if (type == R1K_Q6_K) {
-        f = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 192)));
-    } else {
-        __m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) m8)); /* 8 mins */
-        f = _mm256_set_m128i(_mm_unpackhi_epi16(m, m), _mm_unpacklo_epi16(m, m)); /* each twice */
-    }
-    __m256i p = _mm256_madd_epi16(b, f);
+INLINE int kq_corr(const kq_hdr *h, const int16_t *bs) {
+    __m256i p = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *) bs), _mm256_loadu_si256((const __m256i *) h->f16));
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    int corr = _mm_cvtsi128_si32(s);
-    return type == R1K_Q6_K ? 32 * corr : corr;
+    return _mm_cvtsi128_si32(s);
 }
 
+/* hdr: [RT][nb] headers of the tile's rows (row r at hdr + r * hdr_stride) */
 INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
-                        const int8_t *xqs, const float *xd, const int16_t *xbs, float *out, int out_stride) {
+                        const kq_hdr *hdr, int hdr_stride, const int8_t *xqs, const float *xd, const int16_t *xbs,
+                        float *out, int out_stride) {
     const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
     const int nb = cols / 256;
     __m256 acc[4][4];
@@ -243,19 +247,18 @@ INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_
             m[r][s] = 0.f;
         }
     for (int k = 0; k < nb; k++) {
-        uint8_t sc8[4][8], m8[4][8];
-        float d[4], dm[4];
         const uint8_t *blk[4];
+        const kq_hdr *h[4];
         for (int r = 0; r < RT; r++) {
             blk[r] = w + r * row_bytes + k * bb;
-            kq_header(type, blk[r], sc8[r], m8[r], &d[r], &dm[r]);
+            h[r] = hdr + (size_t) r * hdr_stride + k;
         }
         __m256i lanes[4][4];
         for (int r = 0; r < RT; r++)
             for (int s = 0; s < ST; s++) lanes[r][s] = _mm256_setzero_si256();
         for (int c = 0; c < 8; c++) {
             __m256i q[4], s16[4];
-            for (int r = 0; r < RT; r++) q[r] = kq_chunk(type, blk[r], c, sc8[r], &s16[r]);
+            for (int r = 0; r < RT; r++) q[r] = kq_chunk(type, blk[r], c, h[r]->sc8, &s16[r]);
             for (int s = 0; s < ST; s++) {
                 __m256i xv = _mm256_loadu_si256((const __m256i *) (xqs + (size_t) s * cols + 256 * k + 32 * c));
                 for (int r = 0; r < RT; r++) {
@@ -267,9 +270,8 @@ INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_
             float dx = xd[(size_t) s * nb + k];
             const int16_t *bs = xbs + (size_t) s * (cols / 16) + 16 * k;
             for (int r = 0; r < RT; r++) {
-                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes[r][s]), _mm256_set1_ps(d[r] * dx), acc[r][s]);
-                float corr = (float) kq_corr(type, blk[r], m8[r], bs);
-                m[r][s] = __builtin_fmaf(corr, dm[r] * dx, m[r][s]);
+                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes[r][s]), _mm256_set1_ps(h[r]->d * dx), acc[r][s]);
+                m[r][s] = __builtin_fmaf((float) kq_corr(h[r], bs), h[r]->dm * dx, m[r][s]);
             }
         }
     }
@@ -314,34 +316,61 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
 }
 
 #define KQ_TILE(T, RT, ST) tile_kquant(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
-        xqs + (size_t) b * cols, xd + (size_t) b * (cols / 256), xbs + (size_t) b * (cols / 16), \
-        out + (size_t) b * out_stride + r, out_stride)
+        hdr + (size_t) (r - r0) * nb, nb, xqs + (size_t) b * cols, xd + (size_t) b * (cols / 256), \
+        xbs + (size_t) b * (cols / 16), out + (size_t) b * out_stride + r, out_stride)
+
+/* Rows whose headers are decoded together: the scratch is [KQ_ROWS][nb] headers, nb <= KQ_MAX_BLOCKS. */
+#define KQ_ROWS 8
+#define KQ_MAX_BLOCKS 128
+
+INLINE void kquant_rows(const int type, const uint8_t *w, size_t row_bytes, int cols, int r0, int r1,
+                        const int8_t *xqs, const float *xd, const int16_t *xbs, int b0, int b1, float *out,
+                        int out_stride, kq_hdr *hdr) {
+    const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
+    const int nb = cols / 256;
+    for (int r = r0; r < r1; r++)
+        for (int k = 0; k < nb; k++) kq_header(type, w + (size_t) r * row_bytes + k * bb, &hdr[(size_t) (r - r0) * nb + k]);
+    int r = r0;
+    if (b1 - b0 == 1) {
+        int b = b0;
+        for (; r + 4 <= r1; r += 4) KQ_TILE(type, 4, 1);
+        for (; r < r1; r++) KQ_TILE(type, 1, 1);
+        return;
+    }
+    for (; r + KQ_RT <= r1; r += KQ_RT) {
+        int b = b0;
+        for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, KQ_RT, KQ_ST);
+        for (; b < b1; b++) KQ_TILE(type, KQ_RT, 1);
+    }
+    for (; r < r1; r++) {
+        int b = b0;
+        for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, 1, KQ_ST);
+        for (; b < b1; b++) KQ_TILE(type, 1, 1);
+    }
+}
 
 INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
                           const uint8_t *xq, int batch, float *out, int out_stride) {
     const int8_t *xqs = (const int8_t *) xq;
     const float *xd = r1k_q8_K_d(xq, batch, cols);
     const int16_t *xbs = r1k_q8_K_bsums(xq, batch, cols);
+    const int nb = cols / 256;
+    /* headers of up to KQ_ROWS rows at a time (48 KB of stack at most) */
+    kq_hdr hdr[KQ_ROWS * KQ_MAX_BLOCKS];
+    int rows_per = nb <= KQ_MAX_BLOCKS ? KQ_ROWS * KQ_MAX_BLOCKS / nb : 0;
+    rows_per = rows_per >= KQ_ROWS ? KQ_ROWS : rows_per >= 4 ? rows_per - rows_per % 4 : rows_per;
     int chunk = X_CHUNK_BYTES / cols;
     chunk = chunk < KQ_ST ? KQ_ST : chunk - chunk % KQ_ST;
+    if (rows_per == 0) {
+        /* rows of more than KQ_MAX_BLOCKS blocks (over 32768 columns; no R1 model has them): the reference */
+        r1k_kernels_scalar()->matmul(type, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride);
+        return;
+    }
     for (int b0 = 0; b0 < batch; b0 += chunk) {
         int b1 = batch - b0 < chunk ? batch : b0 + chunk;
-        int r = row_from;
-        if (b1 - b0 == 1) {
-            int b = b0;
-            for (; r + 4 <= row_to; r += 4) KQ_TILE(type, 4, 1);
-            for (; r < row_to; r++) KQ_TILE(type, 1, 1);
-            continue;
-        }
-        for (; r + KQ_RT <= row_to; r += KQ_RT) {
-            int b = b0;
-            for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, KQ_RT, KQ_ST);
-            for (; b < b1; b++) KQ_TILE(type, KQ_RT, 1);
-        }
-        for (; r < row_to; r++) {
-            int b = b0;
-            for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, 1, KQ_ST);
-            for (; b < b1; b++) KQ_TILE(type, 1, 1);
+        for (int r = row_from; r < row_to; r += rows_per) {
+            int r1 = row_to - r < rows_per ? row_to : r + rows_per;
+            kquant_rows(type, w, row_bytes, cols, r, r1, xqs, xd, xbs, b0, b1, out, out_stride, hdr);
         }
     }
 }

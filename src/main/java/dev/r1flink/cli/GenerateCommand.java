@@ -5,6 +5,7 @@ import dev.r1flink.model.Batch;
 import dev.r1flink.model.ContiguousKvCache;
 import dev.r1flink.model.Model;
 import dev.r1flink.model.State;
+import dev.r1flink.tensor.Backend;
 import dev.r1flink.tensor.Parallel;
 import dev.r1flink.tokenizer.BpeTokenizer;
 import dev.r1flink.tokenizer.ChatTemplate;
@@ -63,6 +64,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ids", description = "Print the generated token ids, space-separated, on the last line")
     boolean ids;
 
+    @Option(names = "--backend", defaultValue = "auto",
+            description = "Weight-product kernels: auto (native where it loads), native, java (default ${DEFAULT-VALUE})")
+    String backend;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
@@ -102,7 +107,9 @@ public final class GenerateCommand implements Callable<Integer> {
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         int chunk = Math.max(1, Math.min(prefillChunk, input.length));
         ContiguousKvCache kv = new ContiguousKvCache(m.config, 1, context);
-        State state = m.newState(chunk);
+        Backend kernels = Backend.resolve(backend);
+        err.println("generate: backend " + kernels.describe());
+        State state = m.newState(chunk, kernels);
         Batch batch = new Batch(chunk);
         int vocabSize = m.config.vocabSize();
         float[] logits = new float[vocabSize];
