@@ -11,6 +11,7 @@ import dev.r1flink.engine.ModelForward;
 import dev.r1flink.engine.TokenCodec;
 import dev.r1flink.model.Model;
 import dev.r1flink.model.ModelRunner;
+import dev.r1flink.tensor.Backend;
 import dev.r1flink.engine.sampling.SamplingParams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -71,13 +72,17 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table")
     boolean json;
 
+    @Option(names = "--backend", defaultValue = "auto",
+            description = "Weight-product kernels: auto (native where it loads), native, java (default ${DEFAULT-VALUE})")
+    String backend;
+
     /** Opens the model runtime on a GGUF file (tests swap in a test double). */
-    static ModelOpener opener = path -> new ModelForward(new ModelRunner(Model.load(path)));
+    static ModelOpener opener = (path, backend) -> new ModelForward(new ModelRunner(Model.load(path), backend));
 
     /** Opens a model file as something the engine can run. */
     @FunctionalInterface
     interface ModelOpener {
-        ForwardModel open(Path path) throws Exception;
+        ForwardModel open(Path path, Backend backend) throws Exception;
     }
 
     /** One concurrency level's figures. */
@@ -88,7 +93,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ForwardModel m = opener.open(dev.r1flink.model.BundledModels.resolve(model.toString()));
+        Backend kernels = Backend.resolve(backend);
+        ForwardModel m = opener.open(dev.r1flink.model.BundledModels.resolve(model.toString()), kernels);
+        System.err.println("bench: backend " + kernels.describe());
         List<Row> rows = new ArrayList<>();
         for (int c : concurrency) {
             rows.add(measure(m, c, requests != null ? Math.max(requests, 1) : c));

@@ -50,6 +50,8 @@ public final class BatchingEngine implements Engine {
         this.onClose = onClose;
         this.parallel = new Parallel(options.threads());
         this.scheduler = new Scheduler(model, codec, options, parallel);
+        System.getLogger(BatchingEngine.class.getName()).log(System.Logger.Level.INFO,
+                "engine: " + options.threads() + " threads, weight products on " + model.kernels());
         this.thread = new Thread(this::loop, "r1-engine");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -57,6 +59,11 @@ public final class BatchingEngine implements Engine {
 
     public EngineOptions options() {
         return options;
+    }
+
+    @Override
+    public String kernels() {
+        return model.kernels();
     }
 
     @Override

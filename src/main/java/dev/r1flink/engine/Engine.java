@@ -35,6 +35,11 @@ public interface Engine extends AutoCloseable {
     /** Longest prompt + generation this engine can hold for one sequence. */
     int contextLength();
 
+    /** The kernels this engine's weight products run on, e.g. {@code native (avx512-vnni)}. */
+    default String kernels() {
+        return "unknown";
+    }
+
     @Override
     void close();
 
@@ -51,7 +56,8 @@ public interface Engine extends AutoCloseable {
      * engines in one JVM, e.g. one per Flink subtask; each engine has its own scratch state and KV cache.
      */
     static Engine open(Model model, BpeTokenizer tokenizer, EngineOptions options) {
-        return new BatchingEngine(new ModelForward(new ModelRunner(model)), new BpeTokenCodec(tokenizer), options);
+        return new BatchingEngine(new ModelForward(new ModelRunner(model, options.resolveBackend())),
+                new BpeTokenCodec(tokenizer), options);
     }
 
     /** Loads a GGUF model (weights and tokenizer) and opens an engine on it. */

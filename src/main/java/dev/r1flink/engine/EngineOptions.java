@@ -1,6 +1,7 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.engine.sampling.SamplingParams;
+import dev.r1flink.tensor.Backend;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -27,10 +28,13 @@ import java.util.Objects;
  * @param thinkPrefix      open the assistant turn with {@code <think>\n}, as R1's template does, so the reasoning
  *                         is never skipped
  * @param prefixCaching    reuse the KV blocks of prompt prefixes already computed
+ * @param backend          kernels of the weight products: {@code auto} (the process default of
+ *                         {@code -Dr1.tensor.backend}, itself {@code auto}: native where the library loads and the
+ *                         CPU has AVX2, else Java), {@code native} or {@code java}; see {@link Backend}
  */
 public record EngineOptions(int threads, int maxSequences, int maxBatchTokens, long kvCacheBytes, int blockSize,
                             Duration maxWait, int contextLength, int defaultMaxTokens, SamplingParams sampling,
-                            boolean thinkPrefix, boolean prefixCaching) {
+                            boolean thinkPrefix, boolean prefixCaching, String backend) {
 
     public static Builder builder() {
         return new Builder();
@@ -44,7 +48,12 @@ public record EngineOptions(int threads, int maxSequences, int maxBatchTokens, l
         return new Builder().threads(threads).maxSequences(maxSequences).maxBatchTokens(maxBatchTokens)
                 .kvCacheBytes(kvCacheBytes).blockSize(blockSize).maxWait(maxWait).contextLength(contextLength)
                 .defaultMaxTokens(defaultMaxTokens).sampling(sampling).thinkPrefix(thinkPrefix)
-                .prefixCaching(prefixCaching);
+                .prefixCaching(prefixCaching).backend(backend);
+    }
+
+    /** The backend these options ask for, resolved ({@code auto}: the process default). */
+    public Backend resolveBackend() {
+        return backend.equals("auto") ? Backend.processDefault() : Backend.resolve(backend);
     }
 
     /** Builder; every setter's value is checked in {@link #build()} with a message naming the option. */
@@ -60,6 +69,7 @@ public record EngineOptions(int threads, int maxSequences, int maxBatchTokens, l
         private SamplingParams sampling = SamplingParams.R1_DEFAULTS;
         private boolean thinkPrefix = true;
         private boolean prefixCaching = true;
+        private String backend = "auto";
 
         public Builder threads(int v) { threads = v; return this; }
         public Builder maxSequences(int v) { maxSequences = v; return this; }
@@ -72,6 +82,7 @@ public record EngineOptions(int threads, int maxSequences, int maxBatchTokens, l
         public Builder sampling(SamplingParams v) { sampling = v; return this; }
         public Builder thinkPrefix(boolean v) { thinkPrefix = v; return this; }
         public Builder prefixCaching(boolean v) { prefixCaching = v; return this; }
+        public Builder backend(String v) { backend = v; return this; }
 
         public EngineOptions build() {
             if (threads < 1 || threads > 1024) throw new IllegalArgumentException("threads must be in [1, 1024], got " + threads);
@@ -84,8 +95,10 @@ public record EngineOptions(int threads, int maxSequences, int maxBatchTokens, l
             if (contextLength < 0) throw new IllegalArgumentException("contextLength must be >= 0 (0 = the model's), got " + contextLength);
             if (defaultMaxTokens < 1) throw new IllegalArgumentException("defaultMaxTokens must be >= 1, got " + defaultMaxTokens);
             Objects.requireNonNull(sampling, "sampling");
+            String be = backend == null ? "" : backend.trim().toLowerCase(java.util.Locale.ROOT);
+            if (!be.equals("auto") && !be.equals("native") && !be.equals("java")) throw new IllegalArgumentException("backend must be auto, native or java, got '" + backend + "'");
             return new EngineOptions(threads, maxSequences, maxBatchTokens, kvCacheBytes, blockSize, maxWait,
-                    contextLength, defaultMaxTokens, sampling, thinkPrefix, prefixCaching);
+                    contextLength, defaultMaxTokens, sampling, thinkPrefix, prefixCaching, be);
         }
     }
 }

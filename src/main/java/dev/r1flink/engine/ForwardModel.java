@@ -28,4 +28,9 @@ public interface ForwardModel {
      * into {@code logits[out * vocabularySize() ...]}.
      */
     void forward(Batch batch, KvCache cache, float[] logits, Parallel parallel);
+
+    /** The kernels the forward pass runs on, for logs ({@code Backend.describe()}). */
+    default String kernels() {
+        return "unknown";
+    }
 }

@@ -18,6 +18,8 @@ public final class ModelForward implements ForwardModel {
     @Override public int blockCount() { return runner.blockCount(); }
     @Override public int kvDim() { return runner.kvDim(); }
 
+    @Override public String kernels() { return runner.backend().describe(); }
+
     @Override
     public void forward(Batch batch, KvCache cache, float[] logits, Parallel parallel) {
         runner.forward(batch, cache, logits, parallel);

@@ -66,6 +66,8 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
         subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         String tm = getRuntimeContext().getMetricGroup().getAllVariables().get("<tm_id>");
         taskManager = tm != null ? tm : java.net.InetAddress.getLoopbackAddress().getHostName();
+        LOG.info("r1 engine of subtask {}: {} threads, weight products on {}", subtask, settings.threadsPerEngine(),
+                engine.kernels());
     }
 
     @Override

@@ -22,7 +22,8 @@ import java.util.Map;
  *
  * <p>{@code engine.options} keys (all optional): {@code max-sequences}, {@code max-batch-tokens},
  * {@code kv-cache-bytes} (a size: {@code 512mb}, {@code 2gb}), {@code block-size}, {@code max-wait} (a duration:
- * {@code 5 ms}), {@code context-length}, {@code prefix-caching}, {@code think-prefix}. Threads come from
+ * {@code 5 ms}), {@code context-length}, {@code prefix-caching}, {@code think-prefix}, {@code backend}
+ * ({@code auto}, {@code native}, {@code java}: the weight-product kernels). Threads come from
  * {@code engine.threads}. Keep {@code async.capacity} above {@code max-sequences} (its default is twice it) so
  * the engine always holds the next request when a sequence finishes.
  */
@@ -112,10 +113,11 @@ public final class ModelEngineFactory implements EngineFactory {
                     case "context-length": b.contextLength(Integer.parseInt(v)); break;
                     case "prefix-caching": b.prefixCaching(Boolean.parseBoolean(v)); break;
                     case "think-prefix": b.thinkPrefix(Boolean.parseBoolean(v)); break;
+                    case "backend": b.backend(v); break;
                     default:
                         throw new IllegalArgumentException("unknown engine option \"" + e.getKey() + "\"; known: "
                                 + "max-sequences, max-batch-tokens, kv-cache-bytes, block-size, max-wait, "
-                                + "context-length, prefix-caching, think-prefix");
+                                + "context-length, prefix-caching, think-prefix, backend");
                 }
             } catch (NumberFormatException ex) {
                 throw new IllegalArgumentException("engine option " + e.getKey() + ": not a number: " + v, ex);

@@ -38,7 +38,7 @@ class BenchCommandTest {
     @Test
     void benchPrintsOneRowPerConcurrencyLevel() throws Exception {
         BenchCommand.ModelOpener saved = BenchCommand.opener;
-        BenchCommand.opener = path -> new PositionModuloModel();
+        BenchCommand.opener = (path, backend) -> new PositionModuloModel();
         try {
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             PrintStream old = System.out;

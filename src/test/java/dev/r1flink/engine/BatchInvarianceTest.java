@@ -8,7 +8,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import dev.r1flink.tensor.Backend;
+import dev.r1flink.tensor.NativeTestSupport;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Batch invariance on the real forward pass (a synthesized tiny Qwen2): 32 random requests, greedy and seeded,
  * run together (8 sequences a step, prefill in chunks, a small pool that forces preemption and recompute, prefix
- * caching, 2 threads) produce bit-identical tokens to each request run alone (1 sequence, whole prompt, 1 thread).
+ * caching, 2 threads) produce bit-identical tokens to each request run alone (1 sequence, whole prompt, 1 thread),
+ * for every weight type on each kernel backend.
  */
 class BatchInvarianceTest {
     static Path dir;
@@ -85,9 +88,22 @@ class BatchInvarianceTest {
         return out;
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"F32", "Q8_0", "Q4_0"})
-    void togetherEqualsAloneBitForBit(String type) throws Exception {
+    /** Every weight type on the Java backend; the quantized ones on the native backend too (F32 has no native kernel). */
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> typesAndBackends() {
+        List<org.junit.jupiter.params.provider.Arguments> out = new ArrayList<>();
+        for (Backend b : NativeTestSupport.backends().toList()) {
+            for (String t : new String[] {"F32", "Q8_0", "Q4_0", "Q4_K_M", "Q5_K", "Q6_K"}) {
+                if (b == Backend.JAVA || !t.equals("F32")) {
+                    out.add(org.junit.jupiter.params.provider.Arguments.of(t, b));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("typesAndBackends")
+    void togetherEqualsAloneBitForBit(String type, Backend backend) throws Exception {
         Path f = dir.resolve("tiny-qwen2-" + type + ".gguf");
         try {
             new Synthesizer(Synthesizer.shape("tiny-qwen2"), type, null, 11).write(f, null);
@@ -105,17 +121,17 @@ class BatchInvarianceTest {
         for (GenerationRequest r : requests) {
             EngineOptions o = base.toBuilder().maxSequences(1).maxBatchTokens(128).prefixCaching(false)
                     .kvCacheBytes(cellBytes * 16 * 8).build();
-            alone.addAll(run(new ModelForward(new ModelRunner(model)), codec, o, one, List.of(r)));
+            alone.addAll(run(new ModelForward(new ModelRunner(model, backend)), codec, o, one, List.of(r)));
         }
         assertTrue(alone.stream().distinct().count() > 28, "outputs differ between requests");
 
         EngineOptions together = base.toBuilder().maxSequences(8).maxBatchTokens(20).blockSize(4)
                 .kvCacheBytes(cellBytes * 4 * 60).build();
-        Scheduler probe = new Scheduler(new ModelForward(new ModelRunner(model)), codec, together, two);
+        Scheduler probe = new Scheduler(new ModelForward(new ModelRunner(model, backend)), codec, together, two);
         assertTrue(probe.cells.blockCount < 32 * 20 / 4, "pool smaller than all requests' contexts");
-        List<String> batched = run(new ModelForward(new ModelRunner(model)), codec, together, two, requests);
+        List<String> batched = run(new ModelForward(new ModelRunner(model, backend)), codec, together, two, requests);
         for (int i = 0; i < requests.size(); i++) {
-            assertEquals(alone.get(i), batched.get(i), "request " + i + " (" + type + ")");
+            assertEquals(alone.get(i), batched.get(i), "request " + i + " (" + type + " on " + backend + ")");
         }
     }
 }

@@ -14,7 +14,11 @@ import java.nio.file.Path;
 import java.util.Locale;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import dev.r1flink.tensor.Backend;
+import dev.r1flink.tensor.NativeTestSupport;
+import java.util.List;
 
 /**
  * Our runtime against llama.cpp on the same synthetic models. The golden files in {@code src/test/resources/golden/}
@@ -51,6 +55,16 @@ class LlamaCppParityTest {
     static final float F32_TOLERANCE = 1.5e-3f;
     static final float F16_TOLERANCE = 1.2e-2f;
     static final float QUANT_TOLERANCE = 0.4f;
+    /**
+     * The native backend quantizes activations to q8_0/q8_K exactly as ggml does, yet measures the same spread
+     * (2026-12-01): qwen2 Q8_0 0.137, Q4_0 0.181, Q4_K 0.164, Q5_K 0.258, Q6_K 0.204; llama Q4_K 0.221; qwen3 Q4_K
+     * 0.214. These synthetic models amplify: one activation whose int8 rounding falls the other way (the float sums
+     * before it are ordered differently from ggml's, and attention rounds differently) moves logits by ~0.1, and
+     * with 30+ prompt tokens that happens inside the prefill already (step 0 deviates 0.07-0.26 even with
+     * -Dr1.model.ggmlRounding=true). So the tolerance cannot be tightened on these files; the exact checks of the
+     * native arithmetic are NativeKernelsTest (bit for bit against the Java twin) and the id checks above.
+     */
+    static final float NATIVE_QUANT_TOLERANCE = 0.4f;
 
     static final int TOP_K = 10;
 
@@ -60,7 +74,7 @@ class LlamaCppParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16"})
     void greedyDecodingMatchesLlamaCpp(String name) throws IOException {
-        Result r = run(LlamaCppGolden.load("/golden/" + name + ".json"));
+        Result r = run(LlamaCppGolden.load("/golden/" + name + ".json"), Backend.JAVA);
         assertArrayEquals(r.golden.ids(), r.ourArgmax, name + ": greedy ids differ from llama.cpp's");
         float tolerance = r.golden.type().equals("F32") ? F32_TOLERANCE : F16_TOLERANCE;
         assertTrue(r.maxDeviation <= tolerance, String.format(Locale.ROOT,
@@ -68,18 +82,29 @@ class LlamaCppParityTest {
                 name, r.maxDeviation, r.worstStep, tolerance));
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"qwen2-q8_0", "qwen2-q4_0", "qwen2-q4_k", "qwen2-q5_k", "qwen2-q6_k", "llama-q4_k",
-            "qwen3-q4_k"})
-    void quantizedLogitsMatchLlamaCpp(String name) throws IOException {
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> quantizedGoldens() {
+        List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
+        for (Backend b : NativeTestSupport.backends().toList()) {
+            for (String name : new String[] {"qwen2-q8_0", "qwen2-q4_0", "qwen2-q4_k", "qwen2-q5_k", "qwen2-q6_k",
+                    "llama-q4_k", "qwen3-q4_k"}) {
+                out.add(org.junit.jupiter.params.provider.Arguments.of(name, b));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("quantizedGoldens")
+    void quantizedLogitsMatchLlamaCpp(String name, Backend backend) throws IOException {
         LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
-        Result r = run(g);
-        assertTrue(r.maxDeviation <= QUANT_TOLERANCE, String.format(Locale.ROOT,
-                "%s: relative logits deviate up to %.5f from llama.cpp's (step %d), tolerance %.5f",
-                name, r.maxDeviation, r.worstStep, QUANT_TOLERANCE));
+        Result r = run(g, backend);
+        float tolerance = backend == Backend.NATIVE ? NATIVE_QUANT_TOLERANCE : QUANT_TOLERANCE;
+        assertTrue(r.maxDeviation <= tolerance, String.format(Locale.ROOT,
+                "%s on %s: relative logits deviate up to %.5f from llama.cpp's (step %d), tolerance %.5f",
+                name, backend, r.maxDeviation, r.worstStep, tolerance));
         for (int step = 0; step < g.steps(); step++) {
             float margin = -g.topLogits()[step][1];
-            if (margin > QUANT_TOLERANCE) {
+            if (margin > tolerance) {
                 assertEquals(g.topIds()[step][0], r.ourArgmax[step], name + ": argmax differs at step " + step
                         + " where llama.cpp's top-2 margin is " + margin);
             }
@@ -89,7 +114,7 @@ class LlamaCppParityTest {
     /** What our runtime did on one golden file's tokens. */
     record Result(LlamaCppGolden golden, int[] ourArgmax, float maxDeviation, int worstStep) {}
 
-    static Result run(LlamaCppGolden g) throws IOException {
+    static Result run(LlamaCppGolden g, Backend backend) throws IOException {
         Path vocab = SharedTestData.require(g.vocab());
         Path model = tmp.resolve(g.shape() + "-" + g.type() + "-" + g.seed() + ".gguf");
         new Synthesizer(Synthesizer.shape(g.shape()), g.type(), vocab, g.seed()).write(model, null);
@@ -104,7 +129,7 @@ class LlamaCppParityTest {
         int vocabSize = m.config.vocabSize();
         int n = promptIds.length;
         ContiguousKvCache kv = new ContiguousKvCache(m.config, 1, n + g.steps());
-        State state = m.newState(n);
+        State state = m.newState(n, backend);
         Batch batch = new Batch(n);
         float[] logits = new float[vocabSize];
         int[] argmax = new int[g.steps()];
@@ -132,8 +157,8 @@ class LlamaCppParityTest {
                 m.forward(batch, kv, state, logits, parallel);
             }
         }
-        System.out.printf(Locale.ROOT, "parity %s %s: max |relative logit deviation| over top-%d = %.5f (step %d)%n",
-                g.shape(), g.type(), TOP_K, maxDev, worst);
+        System.out.printf(Locale.ROOT, "parity %s %s on %s: max |relative logit deviation| over top-%d = %.5f (step %d)%n",
+                g.shape(), g.type(), backend, TOP_K, maxDev, worst);
         return new Result(g, argmax, maxDev, worst);
     }
 
