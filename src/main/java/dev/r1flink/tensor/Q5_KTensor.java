@@ -112,37 +112,38 @@ public final class Q5_KTensor extends FloatTensor {
         for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES, p2 += BYTES, p3 += BYTES) {
             float d0 = half(data, p0), d1 = half(data, p1), d2 = half(data, p2), d3 = half(data, p3);
             float n0 = half(data, p0 + 2), n1 = half(data, p1 + 2), n2 = half(data, p2 + 2), n3 = half(data, p3 + 2);
-            // As Q4_KTensor.dot4, plus bit `sub` of qh[l] as the value 16. Vector API calls only in the loop.
-            for (int sub = 0; sub < 8; sub++) {
-                int qs = 48 + 32 * (sub >> 1);
+            // As Q4_KTensor.dot4, plus bit `sub` of qh[l] as the value 16, in one flat loop over the block in steps
+            // of L with one copy of the vector code (nested loops that C2 unrolled fully made it stop inlining the
+            // Vector API calls at real sizes: every vector boxed). Vector API calls only in the loop.
+            for (int e = 0; e < BLOCK; e += Simd.L) {
+                int sub = e >> 5, j = e & 31;
+                int qs = 48 + 32 * (sub >> 1) + j;
                 int shift = 4 * (sub & 1);
                 float s0 = d0 * Q4_KTensor.scale(data, p0 + 4, sub), m0 = n0 * Q4_KTensor.min(data, p0 + 4, sub);
                 float s1 = d1 * Q4_KTensor.scale(data, p1 + 4, sub), m1 = n1 * Q4_KTensor.min(data, p1 + 4, sub);
                 float s2 = d2 * Q4_KTensor.scale(data, p2 + 4, sub), m2 = n2 * Q4_KTensor.min(data, p2 + 4, sub);
                 float s3 = d3 * Q4_KTensor.scale(data, p3 + 4, sub), m3 = n3 * Q4_KTensor.min(data, p3 + 4, sub);
-                for (int j = 0; j < 32; j += Simd.L) {
-                    FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + 32 * sub + j);
-                    a0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + qs + j).reinterpretAsInts()
-                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
-                            .or(ByteVector.fromArray(Simd.B, data, p0 + 16 + j).reinterpretAsInts()
-                                    .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
-                            .convertShape(B2F, Simd.F, 0)).mul(s0).sub(m0).fma(v, a0);
-                    a1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + qs + j).reinterpretAsInts()
-                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
-                            .or(ByteVector.fromArray(Simd.B, data, p1 + 16 + j).reinterpretAsInts()
-                                    .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
-                            .convertShape(B2F, Simd.F, 0)).mul(s1).sub(m1).fma(v, a1);
-                    a2 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p2 + qs + j).reinterpretAsInts()
-                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
-                            .or(ByteVector.fromArray(Simd.B, data, p2 + 16 + j).reinterpretAsInts()
-                                    .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
-                            .convertShape(B2F, Simd.F, 0)).mul(s2).sub(m2).fma(v, a2);
-                    a3 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p3 + qs + j).reinterpretAsInts()
-                            .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
-                            .or(ByteVector.fromArray(Simd.B, data, p3 + 16 + j).reinterpretAsInts()
-                                    .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
-                            .convertShape(B2F, Simd.F, 0)).mul(s3).sub(m3).fma(v, a3);
-                }
+                FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + e);
+                a0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + qs).reinterpretAsInts()
+                        .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p0 + 16 + j).reinterpretAsInts()
+                                .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
+                        .convertShape(B2F, Simd.F, 0)).mul(s0).sub(m0).fma(v, a0);
+                a1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + qs).reinterpretAsInts()
+                        .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p1 + 16 + j).reinterpretAsInts()
+                                .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
+                        .convertShape(B2F, Simd.F, 0)).mul(s1).sub(m1).fma(v, a1);
+                a2 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p2 + qs).reinterpretAsInts()
+                        .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p2 + 16 + j).reinterpretAsInts()
+                                .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
+                        .convertShape(B2F, Simd.F, 0)).mul(s2).sub(m2).fma(v, a2);
+                a3 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p3 + qs).reinterpretAsInts()
+                        .lanewise(LSHR, shift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p3 + 16 + j).reinterpretAsInts()
+                                .lanewise(LSHR, sub).lanewise(LSHL, 4).reinterpretAsBytes().and(FIFTH))
+                        .convertShape(B2F, Simd.F, 0)).mul(s3).sub(m3).fma(v, a3);
             }
         }
         a0.intoArray(acc, 0);

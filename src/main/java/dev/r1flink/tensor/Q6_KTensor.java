@@ -110,39 +110,35 @@ public final class Q6_KTensor extends FloatTensor {
         for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES, p2 += BYTES, p3 += BYTES) {
             float d0 = half(data, p0 + 208), d1 = half(data, p1 + 208);
             float d2 = half(data, p2 + 208), d3 = half(data, p3 + 208);
-            // Quarter k of half n covers columns 128n + 32k .. +31: nibble k/2 of ql[64n + 32(k%2) ..], high bits 2k
-            // of qh[32n ..], scale 8n + 2k + j/16; in steps of L, the order the tile holds them. Vector API calls only
-            // in the loop (see Q8_0Tensor.dot4).
-            for (int n = 0; n < 2; n++) {
-                for (int k = 0; k < 4; k++) {
-                    int ql = 64 * n + 32 * (k & 1), qh = 128 + 32 * n, sc = 192 + 8 * n + 2 * k;
-                    int lowShift = 4 * (k >> 1), highShift = 2 * k;
-                    for (int j = 0; j < 32; j += Simd.L) {
-                        int col = c + 128 * n + 32 * k + j;
-                        int is = j / 16;
-                        FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + col);
-                        a0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + ql + j).reinterpretAsInts()
-                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
-                                .or(ByteVector.fromArray(Simd.B, data, p0 + qh + j).reinterpretAsInts()
-                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
-                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d0 * data[p0 + sc + is]).fma(v, a0);
-                        a1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + ql + j).reinterpretAsInts()
-                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
-                                .or(ByteVector.fromArray(Simd.B, data, p1 + qh + j).reinterpretAsInts()
-                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
-                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d1 * data[p1 + sc + is]).fma(v, a1);
-                        a2 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p2 + ql + j).reinterpretAsInts()
-                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
-                                .or(ByteVector.fromArray(Simd.B, data, p2 + qh + j).reinterpretAsInts()
-                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
-                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d2 * data[p2 + sc + is]).fma(v, a2);
-                        a3 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p3 + ql + j).reinterpretAsInts()
-                                .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
-                                .or(ByteVector.fromArray(Simd.B, data, p3 + qh + j).reinterpretAsInts()
-                                        .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
-                                .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d3 * data[p3 + sc + is]).fma(v, a3);
-                    }
-                }
+            // Element e of the block (in steps of L, the order the tile holds them): half n = e/128, quarter
+            // k = (e/32)%4 of it, j = e%32: nibble k/2 of ql[64n + 32(k%2) + j], high bits 2k of qh[32n + j],
+            // scale 8n + 2k + j/16. One flat loop with one copy of the vector code: fully unrolled nested loops made
+            // C2 give up inlining the Vector API calls at real sizes (every vector boxed, ~110 MB per call).
+            for (int e = 0; e < BLOCK; e += Simd.L) {
+                int n = e >> 7, k = (e >> 5) & 3, j = e & 31;
+                int ql = 64 * n + 32 * (k & 1) + j, qh = 128 + 32 * n + j, sc = 192 + 8 * n + 2 * k + (j >> 4);
+                int lowShift = 4 * (k >> 1), highShift = 2 * k;
+                FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + e);
+                a0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + ql).reinterpretAsInts()
+                        .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p0 + qh).reinterpretAsInts()
+                                .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                        .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d0 * data[p0 + sc]).fma(v, a0);
+                a1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + ql).reinterpretAsInts()
+                        .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p1 + qh).reinterpretAsInts()
+                                .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                        .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d1 * data[p1 + sc]).fma(v, a1);
+                a2 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p2 + ql).reinterpretAsInts()
+                        .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p2 + qh).reinterpretAsInts()
+                                .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                        .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d2 * data[p2 + sc]).fma(v, a2);
+                a3 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p3 + ql).reinterpretAsInts()
+                        .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
+                        .or(ByteVector.fromArray(Simd.B, data, p3 + qh).reinterpretAsInts()
+                                .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
+                        .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d3 * data[p3 + sc]).fma(v, a3);
             }
         }
         a0.intoArray(acc, 0);
