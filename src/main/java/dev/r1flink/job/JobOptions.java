@@ -145,10 +145,20 @@ public final class JobOptions {
             .withDescription("Longest time from arrival to result; after it the request is cancelled and a "
                     + "TIMEOUT result is written.");
 
+    // ---- Long generations: progress in checkpoints (issue 13)
+
+    public static final ConfigOption<Boolean> CHECKPOINT_PROGRESS = ConfigOptions.key("generation.checkpoint-progress")
+            .booleanType().defaultValue(true)
+            .withDescription("Keep the tokens generated so far by every prompt in flight in each checkpoint (4 bytes "
+                    + "a token), so that after a failure or a restore (also at another parallelism) a prompt goes on "
+                    + "from where the checkpoint saw it instead of from its first token; the result is bit-identical "
+                    + "either way. false = every in-flight prompt starts over.");
+
     /** All options, for documentation and the CLI. */
     public static final List<ConfigOption<?>> ALL = List.of(JOB_NAME, BOOTSTRAP_SERVERS, PROMPTS_TOPIC, RESULTS_TOPIC,
             DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT, STARTING_OFFSETS, KAFKA_PROPERTIES, BOUNDED,
             INPUT_FORMAT, MODEL_PATH, MODEL_NAME, MODEL_ALIASES, ENGINE_FACTORY, ENGINE_THREADS, SLOTS_PER_TASKMANAGER,
             ENGINE_OPTIONS, MAX_TOKENS, MAX_TOKENS_LIMIT, MAX_REASONING_TOKENS, TEMPERATURE, TOP_P, ASYNC_CAPACITY,
-            ASYNC_TIMEOUT);
+            ASYNC_TIMEOUT,
+            CHECKPOINT_PROGRESS);
 }

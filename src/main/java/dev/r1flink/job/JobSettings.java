@@ -34,6 +34,7 @@ public final class JobSettings implements Serializable {
     public final float topP;
     public final int asyncCapacity;
     public final Duration asyncTimeout;
+    public final boolean checkpointProgress;
 
     private JobSettings(Configuration c) {
         modelPath = c.getOptional(JobOptions.MODEL_PATH).orElseThrow(
@@ -55,6 +56,7 @@ public final class JobSettings implements Serializable {
         int engineSequences = engineMaxSequences(engineFactoryClass, engineOptions);
         asyncCapacity = c.getOptional(JobOptions.ASYNC_CAPACITY).orElse(2 * engineSequences);
         asyncTimeout = c.get(JobOptions.ASYNC_TIMEOUT);
+        checkpointProgress = c.get(JobOptions.CHECKPOINT_PROGRESS);
         if (maxTokens < 1 || maxTokens > maxTokensLimit) {
             throw new IllegalArgumentException("generation.max-tokens must be in [1, generation.max-tokens-limit="
                     + maxTokensLimit + "], got " + maxTokens);
