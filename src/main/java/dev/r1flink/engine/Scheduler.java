@@ -316,6 +316,7 @@ final class Scheduler {
             stopped = s.text.append(codec.tokenBytes(token));
         }
         s.append(token);
+        s.text.counted(s.reasoningTokens, s.answerTokens);
         if (s.text.listenerFailure() != null) {
             finish(s, FinishReason.ERROR, "stream listener failed: " + s.text.listenerFailure());
         } else if (stopped) {

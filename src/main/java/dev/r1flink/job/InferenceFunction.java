@@ -47,6 +47,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     /** Keyed by the input object itself: {@link #timeout} gets the very object {@link #asyncInvoke} got. */
     private transient Map<ValidPrompt, Pending> pending;
     private transient ProgressState progress;
+    private transient DeltaStream deltas;
 
     public InferenceFunction(JobSettings settings, EngineFactory factory) {
         this.settings = settings;
@@ -67,6 +68,9 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+        if (deltas != null) {
+            deltas.flush();
+        }
         if (!settings.checkpointProgress) {
             progress.clear();
             return;
@@ -89,6 +93,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             lease.close();
             throw e;
         }
+        deltas = DeltaStream.open(settings);
         metrics = new InferenceMetrics(getRuntimeContext().getMetricGroup());
         metrics.engine(engine);
         subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
@@ -104,7 +109,11 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             }
             if (engine != null) engine.close();
         } finally {
-            if (lease != null) lease.close();
+            try {
+                if (deltas != null) deltas.close();
+            } finally {
+                if (lease != null) lease.close();
+            }
         }
     }
 
@@ -118,9 +127,10 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             request = request.withResumeFrom(saved);
             metrics.resumed(saved.step());
         }
+        DeltaStream.Listener stream = deltas == null ? null : deltas.listener(in.event.getId());
         Generation g;
         try {
-            g = engine.submit(request, StreamListener.NONE);
+            g = engine.submit(request, stream == null ? StreamListener.NONE : stream);
         } catch (RuntimeException e) {
             pending.remove(in);
             complete(p, out, failed(in, request.seed(), ResultFinishReason.REJECTED,
@@ -139,6 +149,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             } else {
                 metrics.finished(r);
                 result = toResult(in, seed, r);
+                if (stream != null) stream.finish(r);
             }
             complete(p, out, result);
         });

@@ -73,13 +73,15 @@ class ProgressRestoreITCase {
         }
         KafkaJobHarness h = new KafkaJobHarness(kafka, "progress-ref", 2);
         ScenarioRuns.sendAll(h, events);
-        JobClient job = start(config(h, true), null);
+        Configuration conf = withDeltas(h, config(h, true), DeltaFormat.AVRO);
+        JobClient job = start(conf, null);
         try {
             reference = byId(h.readResults(PROMPTS, Duration.ofMinutes(3)));
         } finally {
             job.cancel().get(30, TimeUnit.SECONDS);
         }
         assertEquals(PROMPTS, reference.size(), "reference run");
+        assertEquals(0, checkDeltas(h, reference), "an undisturbed run sends each delta once");
         for (InferenceResult r : reference.values()) {
             assertEquals(MAX_TOKENS, r.getReasoningTokens() + r.getAnswerTokens(), "full-length generations");
         }
@@ -88,6 +90,59 @@ class ProgressRestoreITCase {
     @AfterAll
     static void tearDown() {
         if (kafka != null) kafka.close();
+    }
+
+    /** Turns on the deltas topic ({@code <harness>.deltas}) in {@code format}. */
+    static Configuration withDeltas(KafkaJobHarness h, Configuration c, DeltaFormat format) {
+        kafka.createTopics(2, h.name + ".deltas");
+        c.setString("kafka.topics.deltas", h.name + ".deltas"); // the spelling: a fallback key
+        c.set(JobOptions.DELTAS_FLUSH_TOKENS, 7);
+        c.set(JobOptions.DELTAS_FORMAT, format);
+        return c;
+    }
+
+    /**
+     * Reads the deltas topic: per id, the deltas deduplicated by sequence (a repeated sequence must carry the same
+     * delta), numbered 0..n without gaps, the last one marked last, concatenating to the result's reasoning and
+     * answer with its token counts. Returns how many duplicates (replays) there were.
+     */
+    static int checkDeltas(KafkaJobHarness h, Map<String, InferenceResult> results) {
+        List<dev.r1flink.job.avro.ReasoningDelta> all = h.read(h.name + ".deltas", 1, Duration.ofSeconds(30), b -> {
+            try {
+                return DeltaStream.decode(b);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Map<String, java.util.TreeMap<Integer, dev.r1flink.job.avro.ReasoningDelta>> byId = new java.util.HashMap<>();
+        int duplicates = 0;
+        for (var d : all) {
+            var seqs = byId.computeIfAbsent(d.getId(), k -> new java.util.TreeMap<>());
+            var seen = seqs.putIfAbsent(d.getSequence(), d);
+            if (seen != null) {
+                assertEquals(seen, d, "a replayed delta equals the first one sent");
+                duplicates++;
+            }
+        }
+        assertEquals(results.keySet(), byId.keySet(), "deltas for every prompt");
+        for (var e : byId.entrySet()) {
+            InferenceResult r = results.get(e.getKey());
+            StringBuilder reasoning = new StringBuilder();
+            StringBuilder answer = new StringBuilder();
+            int expect = 0;
+            for (var d : e.getValue().values()) {
+                assertEquals(expect++, d.getSequence(), e.getKey() + ": no gap in the sequence");
+                (d.getPart() == dev.r1flink.job.avro.DeltaPart.REASONING ? reasoning : answer).append(d.getText());
+            }
+            var last = e.getValue().lastEntry().getValue();
+            assertTrue(last.getLast(), e.getKey() + ": ends with a last delta");
+            assertTrue(e.getValue().size() > 10, e.getKey() + ": streamed in many deltas");
+            assertEquals(r.getReasoning(), reasoning.toString(), e.getKey() + ": deltas = reasoning");
+            assertEquals(r.getAnswer(), answer.toString(), e.getKey() + ": deltas = answer");
+            assertEquals(r.getReasoningTokens(), last.getReasoningTokens());
+            assertEquals(r.getAnswerTokens(), last.getAnswerTokens());
+        }
+        return duplicates;
     }
 
     static Configuration config(KafkaJobHarness h, boolean progress) {
@@ -155,7 +210,8 @@ class ProgressRestoreITCase {
         RecordingEngineFactory.STARTED.clear();
         FailOnceMidGeneration.FAILED.set(false);
         FailOnceMidGeneration.threshold = totalTokens() * 4 / 10;
-        JobClient job = start(config(h, progress), new FailOnceMidGeneration());
+        Configuration conf = withDeltas(h, config(h, progress), progress ? DeltaFormat.AVRO : DeltaFormat.JSON);
+        JobClient job = start(conf, new FailOnceMidGeneration());
         List<InferenceResult> got;
         try {
             got = h.readResults(PROMPTS, Duration.ofMinutes(3));
@@ -171,8 +227,11 @@ class ProgressRestoreITCase {
         int from = FailOnceMidGeneration.ENGINES_BEFORE.get();
         Recovery rec = new Recovery(FailOnceMidGeneration.SAMPLED_BEFORE.get(), RecordingEngineFactory.sampled(from),
                 RecordingEngineFactory.resumed(from));
-        System.out.printf("progress %s: %d of %d tokens sampled before the failure, %d sampled after it, %d resumed%n",
-                progress ? "on" : "off", rec.sampledBefore(), totalTokens(), rec.sampledAfter(), rec.resumed());
+        int replayed = checkDeltas(h, byId(got));
+        System.out.printf("progress %s: %d of %d tokens sampled before the failure, %d sampled after it, %d resumed; "
+                        + "%d deltas sent again by the replay%n",
+                progress ? "on" : "off", rec.sampledBefore(), totalTokens(), rec.sampledAfter(), rec.resumed(), replayed);
+        assertTrue(replayed > 0, "the failover replayed deltas (deduplicated above)");
         return rec;
     }
 
