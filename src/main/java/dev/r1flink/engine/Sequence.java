@@ -45,11 +45,6 @@ final class Sequence implements Generation {
     private volatile int sampledCount;
 
     Sequence(long arrival, GenerationRequest request, int[] prompt, int maxTokens, SamplerChain sampler,
-             OutputText text, boolean startsInReasoning, Runnable wakeUp) {
-        this(arrival, request, prompt, maxTokens, sampler, text, startsInReasoning, wakeUp, 0L, 0L, null);
-    }
-
-    Sequence(long arrival, GenerationRequest request, int[] prompt, int maxTokens, SamplerChain sampler,
              OutputText text, boolean startsInReasoning, Runnable wakeUp, long fingerprint, long seed,
              GenerationProgress resume) {
         this.arrival = arrival;

@@ -27,7 +27,8 @@ import java.util.Locale;
  * Arguments as {@link JobVsEngineBenchmark}: job definition, prompt file, repeats of the prompt file per segment,
  * rounds, then option overrides. After a warm-up of each, every round runs one segment on each job, the order
  * rotating per round so the machine's drift hits all alike; each segment's prompts carry their own tag (no prefix
- * cache across segments). Prints each round's rates, and the ratios progress/base and deltas/base (median, mean).
+ * cache across segments). Prints each round's rates, where the process's CPU went in each segment (the three
+ * brokers and MiniClusters share this process), and the ratios progress/base and deltas/base (median, mean).
  */
 public final class ProgressOverheadBenchmark {
 
@@ -59,10 +60,13 @@ public final class ProgressOverheadBenchmark {
                     base.size() * repeats, conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL),
                     conf.get(JobOptions.DELTAS_FLUSH_TOKENS));
             double[][] rate = new double[3][rounds];
+            JobVsEngineBenchmark.ThreadCpu cpu = new JobVsEngineBenchmark.ThreadCpu();
             for (int r = 0; r < rounds; r++) {
                 for (int k = 0; k < 3; k++) {
                     int j = (r + k) % 3;
+                    cpu.reset();
                     rate[j][r] = jobs.get(j).run(JobVsEngineBenchmark.segment(base, repeats, "round " + r + " " + names[j]));
+                    cpu.report("round " + r + " " + names[j]);
                 }
                 System.out.printf(Locale.ROOT, "round %d: base %.2f, progress %.2f, deltas %.2f tok/s%n", r,
                         rate[0][r], rate[1][r], rate[2][r]);
