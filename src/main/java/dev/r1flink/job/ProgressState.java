@@ -37,8 +37,8 @@ import java.util.Map;
  * belongs to another subtask and is dropped at its first snapshot. A progress is verified by the engine against the
  * request (fingerprint), so a stale or foreign one costs a fresh start, never a wrong result.
  *
- * <p>Size: per in-flight prompt, 4 bytes per generated token plus 30 bytes and its id; 32 prompts of 4,096 tokens
- * are 0.5 MiB per subtask and checkpoint. On restore each subtask reads the union of all subtasks' entries.
+ * <p>Size: per in-flight prompt, 4 bytes per generated token plus 25 bytes and its id; 32 prompts of 4,096 tokens
+ * are 513 KiB per subtask and checkpoint. On restore each subtask reads the union of all subtasks' entries.
  */
 public final class ProgressState {
 
