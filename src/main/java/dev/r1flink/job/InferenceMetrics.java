@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code timeToFirstTokenMs} (histogram);</li>
  *   <li>{@code kvBlocksUsed} and {@code kvBlocksTotal} (gauges): paged KV cache blocks held by sequences after the
  *       engine's last step, and the pool size (-1 for an engine without a paged cache);</li>
- *   <li>{@code resumedGenerations} and {@code resumedTokens} (counters): prompts continued from checkpointed
- *       progress after a restore, and the tokens they did not have to generate again; with a
+ *   <li>{@code resumedGenerations} and {@code resumedTokens} (counters): prompts submitted with checkpointed
+ *       progress after a restore, and its tokens (the engine verifies a progress against the request and starts
+ *       over if it does not match; {@code BatchingEngine.Stats.resumedTokens} counts what it replayed); with a
  *       {@link BatchingEngine}, {@code sampledTokens} (gauge): tokens this subtask's engine actually sampled since
  *       it started (the decode work, resumed tokens not included);</li>
  *   <li>{@code results.<FINISH_REASON>} (counters).</li>
