@@ -169,7 +169,8 @@ public final class BenchCommand implements Callable<Integer> {
                 a.promptTokensComputed() - b.promptTokensComputed(), a.generatedTokens() - b.generatedTokens(),
                 a.maxBatchRows(), a.maxBatchSequences(), a.prefillSteps() - b.prefillSteps(),
                 a.prefillNanos() - b.prefillNanos(), a.prefillRows() - b.prefillRows(), a.decodeSteps() - b.decodeSteps(),
-                a.decodeNanos() - b.decodeNanos(), a.decodeRows() - b.decodeRows(), a.kvBlocksUsed(), a.kvBlocksTotal());
+                a.decodeNanos() - b.decodeNanos(), a.decodeRows() - b.decodeRows(), a.kvBlocksUsed(), a.kvBlocksTotal(),
+                a.resumedTokens() - b.resumedTokens());
     }
 
     private static long sum(long[] a) {

@@ -36,6 +36,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Overrides a job option, e.g. -D parallelism.default=2.")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--stream", description = "Show each reasoning trace live as it grows (the job writes the "
+            + "deltas topic, kafka.deltas-topic, default r1.deltas), then one line per committed result.")
+    boolean stream;
+
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "1800", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
@@ -55,7 +59,8 @@ public final class DemoCommand implements Callable<Integer> {
             if (!mp.isAbsolute() && !p.contains(":")) conf.set(JobOptions.MODEL_PATH, home.resolve(mp).toString());
         });
         Path promptFile = prompts != null ? prompts : home.resolve("jobs/local-demo.prompts.jsonl");
-        new LocalDemo(conf, LocalDemo.prompts(promptFile), System.out).run(Duration.ofSeconds(timeoutSeconds));
+        new LocalDemo(conf, LocalDemo.prompts(promptFile), System.out).streaming(stream)
+                .run(Duration.ofSeconds(timeoutSeconds));
         return 0;
     }
 }

@@ -101,15 +101,41 @@ public final class BatchingEngine implements Engine {
     /** A new sequence for {@code request}: its sampler chain, text, and limits resolved against the options. */
     static Sequence sequence(long arrival, GenerationRequest request, int[] prompt, StreamListener listener,
                              EngineOptions options, int vocabularySize, Runnable wakeUp) {
-        SamplerChain chain = SamplerChain.of(resolve(request, options), vocabularySize);
+        GenerationProgress resume = request.resumeFrom();
+        SamplingParams params = resolve(request, options, resume);
+        SamplerChain chain = SamplerChain.of(params, vocabularySize);
         int maxTokens = request.maxTokens() != null ? request.maxTokens() : options.defaultMaxTokens();
         OutputText text = new OutputText(listener == null ? StreamListener.NONE : listener, request.stop());
-        return new Sequence(arrival, request, prompt, maxTokens, chain, text, options.thinkPrefix(), wakeUp);
+        long fingerprint = GenerationProgress.fingerprint(prompt, params, maxTokens, request.maxReasoningTokens(),
+                request.stop(), options.thinkPrefix());
+        if (resume != null && !continues(resume, fingerprint, maxTokens, vocabularySize)) {
+            resume = null; // not a history of this request: run it from the start, which gives the same result
+        }
+        return new Sequence(arrival, request, prompt, maxTokens, chain, text, options.thinkPrefix(), wakeUp,
+                fingerprint, params.seed(), resume);
+    }
+
+    /** Whether {@code p} can be a progress of the request with {@code fingerprint} (the replay checks the rest). */
+    private static boolean continues(GenerationProgress p, long fingerprint, int maxTokens, int vocabularySize) {
+        if (p.fingerprint() != fingerprint || p.step() > maxTokens) {
+            return false;
+        }
+        for (int i = 0; i < p.step(); i++) {
+            int t = p.token(i);
+            if (t < 0 || t >= vocabularySize) return false;
+        }
+        return true;
     }
 
     static SamplingParams resolve(GenerationRequest r, EngineOptions options) {
+        return resolve(r, options, null);
+    }
+
+    /** A request without a seed continues with the seed its progress recorded (the one drawn at its start). */
+    static SamplingParams resolve(GenerationRequest r, EngineOptions options, GenerationProgress resume) {
         SamplingParams d = options.sampling();
-        long seed = r.seed() != null ? r.seed() : ThreadLocalRandom.current().nextLong();
+        long seed = r.seed() != null ? r.seed()
+                : resume != null ? resume.seed() : ThreadLocalRandom.current().nextLong();
         return new SamplingParams(
                 r.temperature() != null ? r.temperature() : d.temperature(),
                 r.topK() != null ? r.topK() : d.topK(),
@@ -247,7 +273,7 @@ public final class BatchingEngine implements Engine {
         Scheduler s = scheduler;
         return new Stats(s.steps, s.preemptions, s.promptTokensComputed, s.generatedTokens, s.maxRowsSeen,
                 s.maxSequencesSeen, s.prefillSteps, s.prefillNanos, s.prefillRows, s.decodeSteps, s.decodeNanos,
-                s.decodeRows, s.kvBlocksUsed, s.cells.blockCount);
+                s.decodeRows, s.kvBlocksUsed, s.cells.blockCount, s.resumedTokens);
     }
 
     /** Ids of the engine's threads (the scheduler thread and the forward pass workers), for allocation counters. */
@@ -260,10 +286,11 @@ public final class BatchingEngine implements Engine {
     /**
      * Engine counters since open. Prefill steps are those with at least one prompt row (their whole forward and
      * sampling time counts as prefill, their prompt rows as prefill rows); decode steps have one row per sequence.
+     * {@code generatedTokens} counts sampled tokens only; {@code resumedTokens} those replayed from a progress.
      */
     public record Stats(long steps, long preemptions, long promptTokensComputed, long generatedTokens,
                         int maxBatchRows, int maxBatchSequences, long prefillSteps, long prefillNanos,
                         long prefillRows, long decodeSteps, long decodeNanos, long decodeRows,
-                        int kvBlocksUsed, int kvBlocksTotal) {
+                        int kvBlocksUsed, int kvBlocksTotal, long resumedTokens) {
     }
 }

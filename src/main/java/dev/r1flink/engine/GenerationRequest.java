@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param maxReasoningTokens thinking budget; when reached {@code \n</think>\n\n} is injected; null = unlimited
  * @param temperature        0 = greedy
  * @param seed               drives a counter-based generator keyed by (seed, step); same seed, same tokens
+ * @param resumeFrom         continue from this earlier progress of the same request instead of its first token
+ *                           ({@link GenerationProgress}); null = from the start
  */
 public record GenerationRequest(
         String id,
@@ -35,7 +37,8 @@ public record GenerationRequest(
         Float presencePenalty,
         Float frequencyPenalty,
         Long seed,
-        List<String> stop) {
+        List<String> stop,
+        GenerationProgress resumeFrom) {
 
     public GenerationRequest {
         Objects.requireNonNull(id, "id");
@@ -45,6 +48,12 @@ public record GenerationRequest(
 
     public static Builder builder(String id, String prompt) {
         return new Builder(id, prompt);
+    }
+
+    /** This request, continued from {@code progress} (null: from the start). */
+    public GenerationRequest withResumeFrom(GenerationProgress progress) {
+        return new GenerationRequest(id, prompt, system, raw, maxTokens, maxReasoningTokens, temperature, topP, topK,
+                minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, stop, progress);
     }
 
     /** Builder; {@link #build()} validates ranges with messages naming the field. */
@@ -64,6 +73,7 @@ public record GenerationRequest(
         private Float frequencyPenalty;
         private Long seed;
         private List<String> stop = List.of();
+        private GenerationProgress resumeFrom;
 
         private Builder(String id, String prompt) {
             this.id = id;
@@ -83,6 +93,7 @@ public record GenerationRequest(
         public Builder frequencyPenalty(Float v) { this.frequencyPenalty = v; return this; }
         public Builder seed(Long v) { this.seed = v; return this; }
         public Builder stop(List<String> v) { this.stop = v; return this; }
+        public Builder resumeFrom(GenerationProgress v) { this.resumeFrom = v; return this; }
 
         public GenerationRequest build() {
             if (id == null || id.isEmpty()) throw new IllegalArgumentException("id must not be empty");
@@ -97,7 +108,7 @@ public record GenerationRequest(
             if (presencePenalty != null && !(Math.abs(presencePenalty) <= 10f)) throw new IllegalArgumentException("presencePenalty must be in [-10, 10], got " + presencePenalty);
             if (frequencyPenalty != null && !(Math.abs(frequencyPenalty) <= 10f)) throw new IllegalArgumentException("frequencyPenalty must be in [-10, 10], got " + frequencyPenalty);
             return new GenerationRequest(id, prompt, system, raw, maxTokens, maxReasoningTokens, temperature, topP,
-                    topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, stop);
+                    topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, stop, resumeFrom);
         }
     }
 }

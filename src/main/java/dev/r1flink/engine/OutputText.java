@@ -64,6 +64,15 @@ final class OutputText {
         return false;
     }
 
+    /** Tells the listener the token counts after a token. */
+    void counted(int reasoningTokens, int answerTokens) {
+        try {
+            listener.onTokens(reasoningTokens, answerTokens);
+        } catch (RuntimeException e) {
+            if (listenerFailure == null) listenerFailure = e;
+        }
+    }
+
     /** Ends the reasoning: flushes it (minus trailing whitespace); further text is answer. */
     void switchToAnswer() {
         if (inAnswer) {

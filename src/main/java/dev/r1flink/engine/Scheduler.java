@@ -52,6 +52,7 @@ final class Scheduler {
     long preemptions;
     long promptTokensComputed;
     long generatedTokens;
+    long resumedTokens;
     int maxRowsSeen;
     int maxSequencesSeen;
     /** KV blocks held by sequences after the last step (cached prefix blocks nobody holds not counted); read by metrics. */
@@ -92,7 +93,8 @@ final class Scheduler {
 
     /**
      * Accepts a new sequence (its prompt already tokenized and checked against the context). A thinking budget of 0
-     * injects {@code </think>} straight after the prompt.
+     * injects {@code </think>} straight after the prompt. A continued sequence replays its saved tokens here, so it
+     * waits with prompt + generated tokens to prefill; if the saved tokens already end it, it finishes here.
      */
     void submit(Sequence s) {
         if (s.inReasoning && s.maxReasoningTokens != null && s.maxReasoningTokens == 0) {
@@ -103,7 +105,31 @@ final class Scheduler {
                     + " (prompt plus at least one generated token)");
             return;
         }
+        if (s.resume != null && !replay(s)) {
+            return;
+        }
         insertByArrival(waiting, s);
+    }
+
+    /**
+     * Feeds the saved tokens of a continued sequence through the bookkeeping of sampled ones, in order: the
+     * sampler's accept (penalty window, the draw's step), text and stop strings, counters, budget injection, limits.
+     * What the model would have computed for them is recomputed by prefill later. Returns false if it finished.
+     */
+    private boolean replay(Sequence s) {
+        GenerationProgress p = s.resume;
+        for (int i = 0; i < p.step(); i++) {
+            int token = p.token(i);
+            s.sampler.accept(token);
+            s.generated++;
+            s.resumedTokens++;
+            resumedTokens++;
+            onToken(s, token);
+            if (s.result.isDone()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** One iteration: reap cancels, admit, batch, forward, sample. Returns false when there was nothing to run. */
@@ -171,7 +197,7 @@ final class Scheduler {
         for (int i = 0; i < n; i++) {
             Sequence s = plan[i];
             plan[i] = null;
-            if (s.generated == 0 && s.computed < s.promptLength) {
+            if (s.generated == s.resumedTokens && s.computed < s.promptLength) {
                 promptTokensComputed += Math.min(planTake[i], s.promptLength - s.computed);
             }
             s.computed += planTake[i];
@@ -180,6 +206,8 @@ final class Scheduler {
                 candidates.reset(logits, out * vocab);
                 out++;
                 int token = s.sampler.sample(candidates);
+                s.generated++;
+                generatedTokens++;
                 onToken(s, token);
             }
         }
@@ -258,9 +286,9 @@ final class Scheduler {
         insertByArrival(waiting, s);
     }
 
+    /** A token chosen for {@code s} ({@code generated} already counts it): sampled now, or replayed ({@link #replay}). */
     private void onToken(Sequence s, int token) {
-        s.generated++;
-        generatedTokens++;
+        s.recordSampled(token);
         if (s.firstTokenNanos == 0) {
             s.firstTokenNanos = System.nanoTime();
         }
@@ -288,6 +316,7 @@ final class Scheduler {
             stopped = s.text.append(codec.tokenBytes(token));
         }
         s.append(token);
+        s.text.counted(s.reasoningTokens, s.answerTokens);
         if (s.text.listenerFailure() != null) {
             finish(s, FinishReason.ERROR, "stream listener failed: " + s.text.listenerFailure());
         } else if (stopped) {

@@ -19,6 +19,9 @@ final class Sequence implements Generation {
     final int maxTokens;
     final Integer maxReasoningTokens;
     final long submitNanos;
+    final long fingerprint;        // GenerationProgress.fingerprint of this request as resolved
+    final long seed;               // the sampler's seed
+    final GenerationProgress resume; // accepted progress to replay at submit, or null
     private final Runnable wakeUp;
 
     int seqId = -1;                // index into the KV cells' tables while running; -1 while waiting
@@ -31,15 +34,23 @@ final class Sequence implements Generation {
     boolean inReasoning;
     boolean budgetInjected;
     int preemptions;
+    int resumedTokens;             // tokens replayed from {@link #resume} instead of sampled
     int take;                      // rows planned for the current step (scheduler scratch)
     int reusedPrefix;              // positions taken from the prefix cache at the latest admission
     long firstScheduledNanos;
     long firstTokenNanos;
     volatile boolean cancelled;
+    // Sampled tokens, published for progress() on other threads: the array before the count, read count first.
+    private volatile int[] sampled;
+    private volatile int sampledCount;
 
     Sequence(long arrival, GenerationRequest request, int[] prompt, int maxTokens, SamplerChain sampler,
-             OutputText text, boolean startsInReasoning, Runnable wakeUp) {
+             OutputText text, boolean startsInReasoning, Runnable wakeUp, long fingerprint, long seed,
+             GenerationProgress resume) {
         this.arrival = arrival;
+        this.fingerprint = fingerprint;
+        this.seed = seed;
+        this.resume = resume;
         this.request = request;
         this.promptLength = prompt.length;
         this.maxTokens = maxTokens;
@@ -51,7 +62,9 @@ final class Sequence implements Generation {
             text.switchToAnswer();
         }
         this.wakeUp = wakeUp;
-        this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxTokens, 256) + 8);
+        int room = Math.min(maxTokens, Math.max(256, resume == null ? 0 : resume.step() + 64)) + 8;
+        this.tokens = Arrays.copyOf(prompt, prompt.length + room);
+        this.sampled = new int[Math.min(maxTokens, room)];
         this.length = prompt.length;
         this.submitNanos = System.nanoTime();
     }
@@ -61,6 +74,24 @@ final class Sequence implements Generation {
             tokens = Arrays.copyOf(tokens, tokens.length * 2); // amortized: log2(maxTokens) times per request
         }
         tokens[length++] = token;
+    }
+
+    /** Records a sampled (or replayed) token for {@link #progress()}; engine thread only. */
+    void recordSampled(int token) {
+        int n = sampledCount;
+        int[] a = sampled;
+        if (n == a.length) {
+            a = Arrays.copyOf(a, Math.max(16, n * 2));
+            sampled = a;
+        }
+        a[n] = token;
+        sampledCount = n + 1;
+    }
+
+    @Override
+    public GenerationProgress progress() {
+        int n = sampledCount;
+        return new GenerationProgress(fingerprint, seed, Arrays.copyOf(sampled, n));
     }
 
     /** Tokens still to feed to the model before it can sample again. */

@@ -7,11 +7,15 @@ import dev.r1flink.engine.StreamListener;
 import dev.r1flink.job.avro.InferenceResult;
 import dev.r1flink.job.avro.ResultFinishReason;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,8 +26,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * is in flight, up to the operator's capacity) and never blocks the task thread; the engine completes the result
  * on its own thread. {@link #timeout} cancels the generation and emits a {@code TIMEOUT} result instead of failing
  * the job.
+ *
+ * <p>With {@code generation.checkpoint-progress} each checkpoint also holds the tokens every generation in flight
+ * has so far ({@link ProgressState}); a prompt the restored operator re-submits then continues from them.
  */
-public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, InferenceResult> {
+public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, InferenceResult>
+        implements CheckpointedFunction {
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(InferenceFunction.class);
@@ -38,6 +46,8 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     private transient int subtask;
     /** Keyed by the input object itself: {@link #timeout} gets the very object {@link #asyncInvoke} got. */
     private transient Map<ValidPrompt, Pending> pending;
+    private transient ProgressState progress;
+    private transient DeltaStream deltas;
 
     public InferenceFunction(JobSettings settings, EngineFactory factory) {
         this.settings = settings;
@@ -52,6 +62,28 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     }
 
     @Override
+    public void initializeState(FunctionInitializationContext ctx) throws Exception {
+        progress = ProgressState.restore(ctx.getOperatorStateStore(), ctx.isRestored() && settings.checkpointProgress);
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+        if (deltas != null) {
+            deltas.flush();
+        }
+        if (!settings.checkpointProgress) {
+            progress.clear();
+            return;
+        }
+        Map<String, Generation> inFlight = new HashMap<>();
+        for (Map.Entry<ValidPrompt, Pending> e : pending.entrySet()) {
+            Generation g = e.getValue().generation;
+            if (g != null && !e.getValue().done.get()) inFlight.put(e.getKey().event.getId(), g);
+        }
+        progress.snapshot(inFlight);
+    }
+
+    @Override
     public void open(OpenContext ctx) throws Exception {
         pending = new ConcurrentHashMap<>();
         lease = ModelRegistry.acquire(factory, settings.modelPath, settings.engineOptions);
@@ -61,6 +93,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             lease.close();
             throw e;
         }
+        deltas = DeltaStream.open(settings);
         metrics = new InferenceMetrics(getRuntimeContext().getMetricGroup());
         metrics.engine(engine);
         subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
@@ -78,7 +111,11 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             }
             if (engine != null) engine.close();
         } finally {
-            if (lease != null) lease.close();
+            try {
+                if (deltas != null) deltas.close();
+            } finally {
+                if (lease != null) lease.close();
+            }
         }
     }
 
@@ -87,9 +124,15 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
         Pending p = new Pending();
         pending.put(in, p);
         var request = Requests.toRequest(in.event, settings);
+        var saved = progress == null || !settings.checkpointProgress ? null : progress.claim(in.event.getId());
+        if (saved != null) {
+            request = request.withResumeFrom(saved);
+            metrics.resumed(saved.step());
+        }
+        DeltaStream.Listener stream = deltas == null ? null : deltas.listener(in.event.getId());
         Generation g;
         try {
-            g = engine.submit(request, StreamListener.NONE);
+            g = engine.submit(request, stream == null ? StreamListener.NONE : stream);
         } catch (RuntimeException e) {
             pending.remove(in);
             complete(p, out, failed(in, request.seed(), ResultFinishReason.REJECTED,
@@ -108,6 +151,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
             } else {
                 metrics.finished(r);
                 result = toResult(in, seed, r);
+                if (stream != null) stream.finish(r);
             }
             complete(p, out, result);
         });
@@ -129,10 +173,11 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     /** One line on how the engine was used: what an operator needs to tell whether batching works. */
     static String describe(dev.r1flink.engine.BatchingEngine.Stats s) {
         return String.format(java.util.Locale.ROOT, "%d steps (%d prefill, %d decode-only), %d prompt tokens computed, "
-                        + "%d tokens generated, mean decode batch %.2f, max batch %d sequences, %d preemptions",
+                        + "%d tokens generated, %d resumed from checkpoints, mean decode batch %.2f, max batch %d "
+                        + "sequences, %d preemptions",
                 s.steps(), s.prefillSteps(), s.decodeSteps(), s.promptTokensComputed(), s.generatedTokens(),
-                s.decodeSteps() == 0 ? 0.0 : (double) s.decodeRows() / s.decodeSteps(), s.maxBatchSequences(),
-                s.preemptions());
+                s.resumedTokens(), s.decodeSteps() == 0 ? 0.0 : (double) s.decodeRows() / s.decodeSteps(),
+                s.maxBatchSequences(), s.preemptions());
     }
 
     private void complete(Pending p, ResultFuture<InferenceResult> out, InferenceResult r) {

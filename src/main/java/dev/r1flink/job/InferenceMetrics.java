@@ -25,6 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code timeToFirstTokenMs} (histogram);</li>
  *   <li>{@code kvBlocksUsed} and {@code kvBlocksTotal} (gauges): paged KV cache blocks held by sequences after the
  *       engine's last step, and the pool size (-1 for an engine without a paged cache);</li>
+ *   <li>{@code resumedGenerations} and {@code resumedTokens} (counters): prompts submitted with checkpointed
+ *       progress after a restore, and its tokens (the engine verifies a progress against the request and starts
+ *       over if it does not match; {@code BatchingEngine.Stats.resumedTokens} counts what it replayed); with a
+ *       {@link BatchingEngine}, {@code sampledTokens} (gauge): tokens this subtask's engine actually sampled since
+ *       it started (the decode work, resumed tokens not included);</li>
  *   <li>{@code results.<FINISH_REASON>} (counters).</li>
  * </ul>
  */
@@ -40,6 +45,8 @@ final class InferenceMetrics {
     private final Meter generatedPerSecond;
     private final Counter reasoningTokens;
     private final Counter answerTokens;
+    private final Counter resumedGenerations;
+    private final Counter resumedTokens;
     private final Map<dev.r1flink.job.avro.ResultFinishReason, Counter> results =
             new EnumMap<>(dev.r1flink.job.avro.ResultFinishReason.class);
 
@@ -56,6 +63,8 @@ final class InferenceMetrics {
         generatedPerSecond = g.meter("generatedTokens", new MeterView(generated));
         reasoningTokens = g.counter("reasoningTokens");
         answerTokens = g.counter("answerTokens");
+        resumedGenerations = g.counter("resumedGenerations");
+        resumedTokens = g.counter("resumedTokens");
         MetricGroup r = g.addGroup("results");
         for (var reason : dev.r1flink.job.avro.ResultFinishReason.values()) results.put(reason, r.counter(reason.name()));
     }
@@ -78,6 +87,7 @@ final class InferenceMetrics {
         g.gauge("maxBatchSequences", () -> e.stats().maxBatchSequences());
         g.gauge("engineSteps", () -> e.stats().steps());
         g.gauge("preemptions", () -> e.stats().preemptions());
+        g.gauge("sampledTokens", () -> e.stats().generatedTokens());
     }
 
     void submitted() {
@@ -90,6 +100,11 @@ final class InferenceMetrics {
         generated.inc(r.generatedTokens());
         reasoningTokens.inc(r.reasoningTokens());
         answerTokens.inc(r.answerTokens());
+    }
+
+    void resumed(int tokens) {
+        resumedGenerations.inc();
+        resumedTokens.inc(tokens);
     }
 
     void emitted(dev.r1flink.job.avro.ResultFinishReason reason) {

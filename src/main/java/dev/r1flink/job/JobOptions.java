@@ -145,10 +145,37 @@ public final class JobOptions {
             .withDescription("Longest time from arrival to result; after it the request is cancelled and a "
                     + "TIMEOUT result is written.");
 
+    // ---- Long generations: progress in checkpoints, streamed deltas (issue 13)
+
+    public static final ConfigOption<Boolean> CHECKPOINT_PROGRESS = ConfigOptions.key("generation.checkpoint-progress")
+            .booleanType().defaultValue(true)
+            .withDescription("Keep the tokens generated so far by every prompt in flight in each checkpoint (4 bytes "
+                    + "a token), so that after a failure or a restore (also at another parallelism) a prompt goes on "
+                    + "from where the checkpoint saw it instead of from its first token; the result is bit-identical "
+                    + "either way. false = every in-flight prompt starts over.");
+
+    public static final ConfigOption<String> DELTAS_TOPIC = ConfigOptions.key("kafka.deltas-topic")
+            .stringType().noDefaultValue().withFallbackKeys("kafka.topics.deltas")
+            .withDescription("Optional topic that gets each prompt's reasoning and answer as they grow "
+                    + "(ReasoningDelta records keyed by id; at least once, deduplicate by id and sequence). Unset = "
+                    + "no deltas.");
+
+    public static final ConfigOption<Integer> DELTAS_FLUSH_TOKENS = ConfigOptions.key("deltas.flush-tokens")
+            .intType().defaultValue(16)
+            .withDescription("Tokens per delta: a sequence's text is sent every this many generated tokens (and "
+                    + "when the reasoning ends, and at the end). Counted in tokens, not time, so that a replay "
+                    + "after a failover cuts identical deltas. 1..4096.");
+
+    public static final ConfigOption<DeltaFormat> DELTAS_FORMAT = ConfigOptions.key("deltas.format")
+            .enumType(DeltaFormat.class).defaultValue(DeltaFormat.AVRO)
+            .withDescription("Wire format of the deltas: AVRO (single-object encoding, schemas/ReasoningDelta.avsc) "
+                    + "or JSON (the same field names).");
+
     /** All options, for documentation and the CLI. */
     public static final List<ConfigOption<?>> ALL = List.of(JOB_NAME, BOOTSTRAP_SERVERS, PROMPTS_TOPIC, RESULTS_TOPIC,
             DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT, STARTING_OFFSETS, KAFKA_PROPERTIES, BOUNDED,
             INPUT_FORMAT, MODEL_PATH, MODEL_NAME, MODEL_ALIASES, ENGINE_FACTORY, ENGINE_THREADS, SLOTS_PER_TASKMANAGER,
             ENGINE_OPTIONS, MAX_TOKENS, MAX_TOKENS_LIMIT, MAX_REASONING_TOKENS, TEMPERATURE, TOP_P, ASYNC_CAPACITY,
-            ASYNC_TIMEOUT);
+            ASYNC_TIMEOUT,
+            CHECKPOINT_PROGRESS, DELTAS_TOPIC, DELTAS_FLUSH_TOKENS, DELTAS_FORMAT);
 }

@@ -34,6 +34,13 @@ public final class JobSettings implements Serializable {
     public final float topP;
     public final int asyncCapacity;
     public final Duration asyncTimeout;
+    public final boolean checkpointProgress;
+    /** Null: no deltas topic. */
+    public final String deltasTopic;
+    public final int deltasFlushTokens;
+    public final DeltaFormat deltasFormat;
+    /** Kafka client settings of the deltas producer (bootstrap servers and kafka.properties); empty without deltas. */
+    public final Map<String, String> deltasProducer;
 
     private JobSettings(Configuration c) {
         modelPath = c.getOptional(JobOptions.MODEL_PATH).orElseThrow(
@@ -55,6 +62,20 @@ public final class JobSettings implements Serializable {
         int engineSequences = engineMaxSequences(engineFactoryClass, engineOptions);
         asyncCapacity = c.getOptional(JobOptions.ASYNC_CAPACITY).orElse(2 * engineSequences);
         asyncTimeout = c.get(JobOptions.ASYNC_TIMEOUT);
+        checkpointProgress = c.get(JobOptions.CHECKPOINT_PROGRESS);
+        deltasTopic = c.getOptional(JobOptions.DELTAS_TOPIC).filter(t -> !t.isBlank()).orElse(null);
+        deltasFlushTokens = c.get(JobOptions.DELTAS_FLUSH_TOKENS);
+        deltasFormat = c.get(JobOptions.DELTAS_FORMAT);
+        if (deltasFlushTokens < 1 || deltasFlushTokens > 4096) {
+            throw new IllegalArgumentException("deltas.flush-tokens must be in [1, 4096], got " + deltasFlushTokens);
+        }
+        if (deltasTopic != null) {
+            Map<String, String> p = new java.util.HashMap<>(c.get(JobOptions.KAFKA_PROPERTIES));
+            p.put("bootstrap.servers", c.get(JobOptions.BOOTSTRAP_SERVERS));
+            deltasProducer = Map.copyOf(p);
+        } else {
+            deltasProducer = Map.of();
+        }
         if (maxTokens < 1 || maxTokens > maxTokensLimit) {
             throw new IllegalArgumentException("generation.max-tokens must be in [1, generation.max-tokens-limit="
                     + maxTokensLimit + "], got " + maxTokens);

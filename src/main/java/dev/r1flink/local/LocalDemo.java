@@ -1,5 +1,6 @@
 package dev.r1flink.local;
 
+import dev.r1flink.job.DeltaStream;
 import dev.r1flink.job.JobOptions;
 import dev.r1flink.job.PromptCodec;
 import dev.r1flink.job.R1FlinkJob;
@@ -36,11 +37,21 @@ public final class LocalDemo {
     private final Configuration conf;
     private final List<PromptEvent> prompts;
     private final PrintStream out;
+    private boolean stream;
 
     public LocalDemo(Configuration conf, List<PromptEvent> prompts, PrintStream out) {
         this.conf = conf;
         this.prompts = prompts;
         this.out = out;
+    }
+
+    /**
+     * Streams the reasoning live: the job writes the deltas topic ({@code kafka.deltas-topic}, default
+     * {@code r1.deltas}) and the demo prints each trace as it grows, then one line per committed result.
+     */
+    public LocalDemo streaming(boolean on) {
+        this.stream = on;
+        return this;
     }
 
     /** Runs the demo; returns the results in arrival order. */
@@ -57,6 +68,13 @@ public final class LocalDemo {
             String resultsTopic = c.get(JobOptions.RESULTS_TOPIC);
             String deadTopic = c.get(JobOptions.DEAD_LETTER_TOPIC);
             kafka.createTopics(partitions, promptsTopic, resultsTopic, deadTopic);
+            if (stream) {
+                String deltas = c.getOptional(JobOptions.DELTAS_TOPIC).orElse("r1.deltas");
+                c.set(JobOptions.DELTAS_TOPIC, deltas);
+                if (!c.contains(JobOptions.DELTAS_FLUSH_TOKENS)) c.set(JobOptions.DELTAS_FLUSH_TOKENS, 4);
+                kafka.createTopics(partitions, deltas);
+                out.printf("  streaming reasoning from %s%n", deltas);
+            }
             out.printf("  broker %s, topics %s -> %s (dead letters: %s)%n", kafka.bootstrapServers(), promptsTopic,
                     resultsTopic, deadTopic);
 
@@ -84,6 +102,8 @@ public final class LocalDemo {
     private List<InferenceResult> collect(EmbeddedKafka kafka, Configuration c, JobClient job, Duration timeout,
                                           long t0) throws Exception {
         ResultPrinter printer = new ResultPrinter(out);
+        DeltaPrinter deltas = stream ? new DeltaPrinter(out) : null;
+        String deltasTopic = stream ? c.get(JobOptions.DELTAS_TOPIC) : null;
         List<InferenceResult> results = new java.util.ArrayList<>();
         Set<String> expected = new HashSet<>();
         for (PromptEvent e : prompts) expected.add(e.getId());
@@ -92,10 +112,17 @@ public final class LocalDemo {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (KafkaConsumer<byte[], byte[]> r = KafkaClients.committedReader(kafka.bootstrapServers(), "r1-demo-reader",
                 true, Map.of())) {
-            r.subscribe(List.of(c.get(JobOptions.RESULTS_TOPIC), c.get(JobOptions.DEAD_LETTER_TOPIC)));
+            List<String> topics = new java.util.ArrayList<>(List.of(c.get(JobOptions.RESULTS_TOPIC),
+                    c.get(JobOptions.DEAD_LETTER_TOPIC)));
+            if (stream) topics.add(deltasTopic);
+            r.subscribe(topics);
             JobStatus status = JobStatus.RUNNING;
             while (results.size() + dead < prompts.size() && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> rec : r.poll(Duration.ofMillis(200))) {
+                for (ConsumerRecord<byte[], byte[]> rec : r.poll(Duration.ofMillis(stream ? 50 : 200))) {
+                    if (stream && rec.topic().equals(deltasTopic)) {
+                        deltas.accept(DeltaStream.decode(rec.value()));
+                        continue;
+                    }
                     if (rec.topic().equals(c.get(JobOptions.DEAD_LETTER_TOPIC))) {
                         dead++;
                         printer.print(DeadLetter.getDecoder().decode(rec.value()));
@@ -104,8 +131,14 @@ public final class LocalDemo {
                     InferenceResult res = InferenceResult.getDecoder().decode(rec.value());
                     results.add(res);
                     tokens += res.getReasoningTokens() + res.getAnswerTokens();
-                    printer.print(res, String.format("[%d/%d]", results.size() + dead, prompts.size()));
-                    out.println();
+                    if (stream) {
+                        out.printf("[%d/%d] result %s committed: %s, %d tokens, %.1f tok/s%n", results.size() + dead,
+                                prompts.size(), res.getId(), res.getFinishReason(),
+                                res.getReasoningTokens() + res.getAnswerTokens(), ResultPrinter.tokensPerSecond(res));
+                    } else {
+                        printer.print(res, String.format("[%d/%d]", results.size() + dead, prompts.size()));
+                        out.println();
+                    }
                 }
                 status = job.getJobStatus().get();
                 if (status.isGloballyTerminalState() && status != JobStatus.FINISHED) break;

@@ -39,4 +39,28 @@ class DemoCommandITCase {
         }
         assertTrue(out.contains("done: 8 results, 0 dead letters"), out);
     }
+
+    @Test
+    void demoStreamShowsEachTraceAsItGrows() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        int rc;
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            rc = Main.commandLine().execute("demo", "--stream", "--timeout", "300");
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        System.out.println(out);
+        assertEquals(0, rc, out);
+        for (int i = 1; i <= 8; i++) {
+            assertTrue(out.contains("[demo-" + i + "] <think> "), "trace of demo-" + i + " starts streaming");
+            assertTrue(out.contains("result demo-" + i + " committed"), "result demo-" + i);
+        }
+        // deltas of several prompts interleave
+        assertTrue(out.split("\\[demo-").length > 30, "many deltas, interleaved:\n" + out);
+        assertTrue(out.contains(" </think> "), out);
+        assertTrue(out.contains("done: 8 results, 0 dead letters"), out);
+    }
 }

@@ -82,6 +82,40 @@ class ProduceConsumeITCase {
     }
 
     @Test
+    void consumeDeltasPrintsEachTraceOnceInOrder() throws Exception {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            kafka.createTopics(1, "t.deltas");
+            // a replay resends sequences 0 and 1 (one of them in JSON), and sequence 3 arrives before 2
+            List<dev.r1flink.job.avro.ReasoningDelta> ds = List.of(delta(0, true, "Two and ", false),
+                    delta(1, true, "two.", false), delta(0, true, "Two and ", false), delta(1, true, "two.", false),
+                    delta(3, false, "4", true), delta(2, false, "The answer: ", false));
+            try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(kafka.bootstrapServers(), Map.of())) {
+                int i = 0;
+                for (var d : ds) {
+                    var format = i++ == 2 ? dev.r1flink.job.DeltaFormat.JSON : dev.r1flink.job.DeltaFormat.AVRO;
+                    p.send(new ProducerRecord<>("t.deltas", d.getId().getBytes(StandardCharsets.UTF_8),
+                            dev.r1flink.job.DeltaStream.encode(d, format)));
+                }
+                p.flush();
+            }
+            ConsumeCommand consume = new ConsumeCommand();
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            consume.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+            assertEquals(0, new picocli.CommandLine(consume).execute("-b", kafka.bootstrapServers(), "--deltas",
+                    "-t", "t.deltas", "--idle", "2"));
+            String out = buf.toString(StandardCharsets.UTF_8);
+            assertEquals("[q1] <think> Two and two. </think> The answer: 4 [done: 5 reasoning + 3 answer tokens]",
+                    out.strip(), out);
+        }
+    }
+
+    private static dev.r1flink.job.avro.ReasoningDelta delta(int seq, boolean reasoning, String text, boolean last) {
+        return dev.r1flink.job.avro.ReasoningDelta.newBuilder().setId("q1").setSequence(seq)
+                .setPart(reasoning ? dev.r1flink.job.avro.DeltaPart.REASONING : dev.r1flink.job.avro.DeltaPart.ANSWER)
+                .setText(text).setReasoningTokens(5).setAnswerTokens(last ? 3 : 0).setLast(last).build();
+    }
+
+    @Test
     void clientPropertiesReachTheBrokerForProduceAndConsume() throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.startWithScram("r1", "s3cret")) {
             kafka.createTopics(1, "r1.prompts", "r1.results");

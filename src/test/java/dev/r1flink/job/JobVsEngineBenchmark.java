@@ -150,6 +150,7 @@ public final class JobVsEngineBenchmark {
             c.set(JobOptions.STARTING_OFFSETS, "earliest");
             kafka.createTopics(1, c.get(JobOptions.PROMPTS_TOPIC), c.get(JobOptions.RESULTS_TOPIC),
                     c.get(JobOptions.DEAD_LETTER_TOPIC));
+            c.getOptional(JobOptions.DELTAS_TOPIC).ifPresent(t -> kafka.createTopics(1, t));
             JobClient job = R1FlinkJob.start(StreamExecutionEnvironment.createLocalEnvironment(c), c);
             KafkaConsumer<byte[], byte[]> reader = KafkaClients.committedReader(kafka.bootstrapServers(), "bench",
                     true, Map.of());
