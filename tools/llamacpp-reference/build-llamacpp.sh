@@ -4,7 +4,9 @@
 #
 #   tools/llamacpp-reference/build-llamacpp.sh [DIR]     # default DIR: build-cache/llama.cpp (git-ignored)
 #
-# Release, GGML_NATIVE=ON (this CPU's ISA), AMX off (AMX crashes on these VMs), no curl. Takes ~15 minutes on 2 cores.
+# Release, GGML_NATIVE=ON (this CPU's ISA), AMX off (AMX crashes on these VMs: their CPUs report amx_* flags the VM does
+# not enable, and with GGML_NATIVE=ON -march=native turns AMX on whatever GGML_AMX_* say, so the compiler is told
+# -mno-amx-*), no curl. Takes ~15 minutes on 2 cores.
 # Prints the directory holding the two binaries.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +18,7 @@ if [ ! -d "$dir/.git" ]; then
   git clone -q "$here/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$dir"
 fi
 cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DGGML_AMX_TILE=OFF \
-  -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF >&2
+  -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+  -DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" >&2
 cmake --build "$dir/build" -j "$(nproc)" --target llama-bench llama-batched-bench >&2
 echo "$dir/build/bin"

@@ -122,7 +122,7 @@ public final class Model {
 
             // attention rmsnorm
             for (int i = 0; i < n; i++) {
-                rmsnorm(s.xb, i * dim, s.x, i * dim, L.attnNorm(), dim, eps);
+                VectorOps.rmsnorm(s.xb, i * dim, s.x, i * dim, L.attnNorm(), dim, eps);
             }
             // q, k, v projections of all rows (+ bias for qwen2)
             s.matmul.run(parallel, s.xb, n, L.attnQ(), s.q, L.attnK(), s.k, L.attnV(), s.v);
@@ -136,14 +136,14 @@ public final class Model {
                 for (int h = 0; h < c.headCount(); h++) {
                     int off = i * qDim + h * hd;
                     if (L.attnQNorm() != null) {
-                        rmsnorm(s.q, off, s.q, off, L.attnQNorm(), hd, eps);
+                        VectorOps.rmsnorm(s.q, off, s.q, off, L.attnQNorm(), hd, eps);
                     }
                     rope(s.q, off, s.ropeCos, s.ropeSin, i * halfRope);
                 }
                 for (int h = 0; h < c.headCountKv(); h++) {
                     int off = i * kvDim + h * hd;
                     if (L.attnKNorm() != null) {
-                        rmsnorm(s.k, off, s.k, off, L.attnKNorm(), hd, eps);
+                        VectorOps.rmsnorm(s.k, off, s.k, off, L.attnKNorm(), hd, eps);
                     }
                     rope(s.k, off, s.ropeCos, s.ropeSin, i * halfRope);
                 }
@@ -159,7 +159,7 @@ public final class Model {
 
             // ffn rmsnorm
             for (int i = 0; i < n; i++) {
-                rmsnorm(s.xb, i * dim, s.x, i * dim, L.ffnNorm(), dim, eps);
+                VectorOps.rmsnorm(s.xb, i * dim, s.x, i * dim, L.ffnNorm(), dim, eps);
             }
             // swiglu: down(silu(gate(x)) * up(x)), then residual
             s.matmul.run(parallel, s.xb, n, L.ffnGate(), s.hb, L.ffnUp(), s.hb2, null, null);
@@ -172,7 +172,7 @@ public final class Model {
         int outputs = 0;
         for (int i = 0; i < n; i++) {
             if (batch.wantLogits[i]) {
-                rmsnorm(s.outRows, outputs * dim, s.x, i * dim, w.outputNorm, dim, eps);
+                VectorOps.rmsnorm(s.outRows, outputs * dim, s.x, i * dim, w.outputNorm, dim, eps);
                 outputs++;
             }
         }
@@ -186,23 +186,6 @@ public final class Model {
             throw new IllegalArgumentException("token id " + token + " outside the vocabulary [0, " + config.vocabSize() + ")");
         }
         return token;
-    }
-
-    /**
-     * ggml_rms_norm then ggml_mul by the weight: sum of squares in double (ggml_float), mean and scale in float.
-     * {@code out} may alias {@code x}.
-     */
-    static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int size, float eps) {
-        double sum = 0.0;
-        for (int j = 0; j < size; j++) {
-            float v = x[xOff + j];
-            sum += v * v;
-        }
-        float mean = (float) (sum / size);
-        float scale = 1.0f / (float) Math.sqrt(mean + eps);
-        for (int j = 0; j < size; j++) {
-            out[outOff + j] = (x[xOff + j] * scale) * weight[j];
-        }
     }
 
     /**
@@ -300,18 +283,10 @@ public final class Model {
                 VectorOps.dotsF16Group(kCache, rows, n, s.q, qOff, group, hd, att, n, rowScratch);
                 for (int j = 0; j < group; j++) {
                     int a0 = j * n;
-                    float max = Float.NEGATIVE_INFINITY;
                     for (int t = 0; t < n; t++) {
                         att[a0 + t] *= attentionScale;
-                        max = Math.max(max, att[a0 + t]);
                     }
-                    // softmax, summed in double as ggml does
-                    double sum = 0.0;
-                    for (int t = 0; t < n; t++) {
-                        att[a0 + t] = (float) Math.exp(att[a0 + t] - max);
-                        sum += att[a0 + t];
-                    }
-                    inv[j] = (float) (1.0 / sum);
+                    inv[j] = VectorOps.softmaxExp(att, a0, att, a0, n);
                 }
                 // weighted sum of values
                 java.util.Arrays.fill(s.attOut, qOff, qOff + group * hd, 0f);

@@ -101,7 +101,7 @@ final class Simd {
      * in [-87.3, 88.3] (clamped outside: no overflow to infinity, no subnormals). Cephes expf: x = n ln2 + r with
      * |r| <= ln2/2, a degree-7 polynomial for e^r, times 2^n built in the exponent bits. Only exact lanewise
      * operations, so the bits do not depend on whether C2 or the interpreter runs it (unlike the Vector API's
-     * {@code EXP}). {@code VectorOps.softmax} and {@code siluMul} repeat these steps inline, in this order.
+     * {@code EXP}). {@code VectorOps.siluMul} repeats these steps inline, in this order.
      */
     static void exp(float[] xs, int xOff, float[] out, int o) {
         FloatVector x = FloatVector.fromArray(F, xs, xOff).max(EXP_LO).min(EXP_HI);

@@ -267,88 +267,42 @@ public final class VectorOps {
 
     // ---- normalization and activations ---------------------------------------------------------------------------
 
-    /** {@code out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]} (llama.cpp's RMS norm followed by the weight). */
-    public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int wOff, int n,
-                               float eps) {
-        if (!VECTOR) {
-            rmsnormScalar(out, outOff, x, xOff, weight, wOff, n, eps);
-            return;
+    /**
+     * ggml_rms_norm then ggml_mul by the weight: {@code out[i] = x[i] * (1/sqrt(mean(x^2) + eps)) * weight[i]},
+     * the sum of squares in double (ggml_float), mean and scale in float. {@code out} may alias {@code x}. The one
+     * RMS norm of the forward pass (hidden state, and q/k per head for qwen3).
+     */
+    public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int size, float eps) {
+        double sum = 0.0;
+        for (int j = 0; j < size; j++) {
+            float v = x[xOff + j];
+            sum += v * v;
         }
-        float ss = dot(x, xOff, x, xOff, n);
-        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
-        int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, wOff + i))
-                    .intoArray(out, outOff + i);
-        }
-        for (; i < n; i++) {
-            out[outOff + i] = x[xOff + i] * scale * weight[wOff + i];
-        }
-    }
-
-    public static void rmsnormScalar(float[] out, int outOff, float[] x, int xOff, float[] weight, int wOff, int n,
-                                     float eps) {
-        float ss = dotScalar(x, xOff, x, xOff, n);
-        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
-        for (int i = 0; i < n; i++) {
-            out[outOff + i] = x[xOff + i] * scale * weight[wOff + i];
+        float mean = (float) (sum / size);
+        float scale = 1.0f / (float) Math.sqrt(mean + eps);
+        for (int j = 0; j < size; j++) {
+            out[outOff + j] = (x[xOff + j] * scale) * weight[j];
         }
     }
 
-    /** In-place softmax of {@code x[off .. off+n)}, shifted by the max for range safety. */
-    public static void softmax(float[] x, int off, int n) {
-        if (!VECTOR || n < L) {
-            softmaxScalar(x, off, n);
-            return;
-        }
-        float max = max(x, off, n);
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += L) {
-            // Simd.exp's steps, inline
-            FloatVector t = FloatVector.fromArray(F, x, off + i).sub(max).max(Simd.EXP_LO).min(Simd.EXP_HI);
-            FloatVector rounded = t.mul(Simd.LOG2E).add(Simd.ROUND); // integer k in the low mantissa bits
-            FloatVector k = rounded.sub(Simd.ROUND);
-            FloatVector r = k.fma(FloatVector.broadcast(F, -Simd.LN2_HI), t).add(k.mul(-Simd.LN2_LO));
-            FloatVector p = r.fma(Simd.P0, Simd.P1).fma(r, FloatVector.broadcast(F, Simd.P2))
-                    .fma(r, FloatVector.broadcast(F, Simd.P3)).fma(r, FloatVector.broadcast(F, Simd.P4))
-                    .fma(r, FloatVector.broadcast(F, Simd.P5)).fma(r.mul(r), r).add(1f);
-            IntVector bits = rounded.reinterpretAsInts().add(127).lanewise(LSHL, 23); // 2^k
-            FloatVector e = p.mul(bits.reinterpretAsFloats());
-            e.intoArray(x, off + i);
-            acc = acc.add(e);
-        }
-        // The lanes in Simd.sum's order, in registers (no call may take the vector: it would be boxed).
-        if (L == 16) {
-            acc = acc.add(acc.rearrange(Simd.XOR8));
-        }
-        acc = acc.add(acc.rearrange(Simd.XOR4));
-        acc = acc.add(acc.rearrange(Simd.XOR2));
-        acc = acc.add(acc.rearrange(Simd.XOR1));
-        float sum = acc.lane(0);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
-        }
-        scale(x, off, n, 1f / sum);
-    }
-
-    public static void softmaxScalar(float[] x, int off, int n) {
+    /**
+     * The exponentials of a softmax: {@code out[i] = exp(x[i] - max(x))} (float max, each exponential rounded to
+     * float), summed in double in index order as ggml does; returns the normalizer {@code (float) (1 / sum)} for
+     * the caller to apply (attention folds it into the weighted sum of values, sampling into the probabilities).
+     * {@code out} may alias {@code x}. The one softmax of the runtime.
+     */
+    public static float softmaxExp(float[] x, int xOff, float[] out, int outOff, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            max = Math.max(max, x[off + i]);
+            max = Math.max(max, x[xOff + i]);
         }
-        float sum = 0f;
+        double sum = 0.0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
+            float e = (float) Math.exp(x[xOff + i] - max);
+            out[outOff + i] = e;
             sum += e;
         }
-        float inv = 1f / sum;
-        for (int i = 0; i < n; i++) {
-            x[off + i] *= inv;
-        }
+        return (float) (1.0 / sum);
     }
 
     /** Largest of {@code x[off .. off+n)} ({@code -Inf} if {@code n == 0}). */

@@ -75,14 +75,14 @@ public final class KernelAllocBench {
         if (only.isEmpty() || only.equals("softmax")) {
             measure("softmax", () -> {
                 System.arraycopy(x, 0, z, 0, n);
-                VectorOps.softmax(z, 0, n);
+                sink += VectorOps.softmaxExp(z, 0, z, 0, n);
             });
         }
         if (only.isEmpty() || only.equals("add")) {
             measure("add", () -> VectorOps.add(z, 0, x, 0, n));
         }
         if (only.isEmpty() || only.equals("rmsnorm")) {
-            measure("rmsnorm", () -> VectorOps.rmsnorm(z, 0, x, 0, y, 0, n, 1e-6f));
+            measure("rmsnorm", () -> VectorOps.rmsnorm(z, 0, x, 0, y, n, 1e-6f));
         }
         if (only.isEmpty() || only.equals("max")) {
             measure("max", () -> sink += VectorOps.max(x, 0, n));

@@ -81,11 +81,9 @@ class VectorOpsTest {
             if (n == 0) {
                 continue;
             }
-            float[] x = gaussian(n + 1), w = gaussian(n + 2);
-            float[] out = new float[n + 3], ref = new float[n + 3];
-            VectorOps.rmsnorm(out, 3, x, 1, w, 2, n, 1e-6f);
-            VectorOps.rmsnormScalar(ref, 3, x, 1, w, 2, n, 1e-6f);
-            assertArrayEquals(ref, out, 1e-5f, "n=" + n);
+            float[] x = gaussian(n + 1), w = gaussian(n);
+            float[] out = new float[n + 3];
+            VectorOps.rmsnorm(out, 3, x, 1, w, n, 1e-6f);
             // Against the definition in double.
             double ss = 0;
             for (int i = 0; i < n; i++) {
@@ -93,8 +91,12 @@ class VectorOpsTest {
             }
             double scale = 1 / Math.sqrt(ss / n + 1e-6);
             for (int i = 0; i < n; i++) {
-                assertEquals(x[1 + i] * scale * w[2 + i], out[3 + i], 1e-5 * (1 + Math.abs(out[3 + i])));
+                assertEquals(x[1 + i] * scale * w[i], out[3 + i], 1e-5 * (1 + Math.abs(out[3 + i])));
             }
+            // in place
+            float[] y = x.clone();
+            VectorOps.rmsnorm(y, 1, y, 1, w, n, 1e-6f);
+            assertArrayEquals(java.util.Arrays.copyOfRange(out, 3, 3 + n), java.util.Arrays.copyOfRange(y, 1, 1 + n));
         }
     }
 
@@ -108,15 +110,17 @@ class VectorOpsTest {
             for (int i = 0; i < x.length; i++) {
                 x[i] *= 20; // wide range: the max shift matters
             }
-            float[] ref = x.clone();
-            VectorOps.softmax(x, 2, n);
-            VectorOps.softmaxScalar(ref, 2, n);
-            assertArrayEquals(ref, x, 1e-6f, "n=" + n);
-            double sum = 0;
+            float[] e = new float[n + 1];
+            float inv = VectorOps.softmaxExp(x, 2, e, 1, n);
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
             for (int i = 0; i < n; i++) {
-                sum += x[2 + i];
+                max = Math.max(max, x[2 + i]);
             }
-            assertEquals(1.0, sum, 1e-5, "n=" + n);
+            for (int i = 0; i < n; i++) {
+                sum += Math.exp(x[2 + i] - max);
+                assertEquals(Math.exp(x[2 + i] - max), e[1 + i], 1e-6 * Math.max(1e-30, Math.exp(x[2 + i] - max)) + 1e-37);
+            }
+            assertEquals(1 / sum, inv, 1e-6 / sum, "n=" + n);
         }
     }
 

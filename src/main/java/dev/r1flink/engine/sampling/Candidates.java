@@ -76,17 +76,7 @@ public final class Candidates {
 
     /** probs = softmax(logits) over the live candidates, summed in candidate order (deterministic). */
     public void softmax() {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < size; i++) {
-            max = Math.max(max, logits[i]);
-        }
-        double sum = 0;
-        for (int i = 0; i < size; i++) {
-            float e = (float) Math.exp(logits[i] - max);
-            probs[i] = e;
-            sum += e;
-        }
-        float inv = (float) (1.0 / sum);
+        float inv = dev.r1flink.tensor.VectorOps.softmaxExp(logits, 0, probs, 0, size);
         for (int i = 0; i < size; i++) {
             probs[i] *= inv;
         }
