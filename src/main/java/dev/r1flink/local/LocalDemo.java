@@ -51,7 +51,7 @@ public final class LocalDemo {
             Configuration c = new Configuration(conf);
             c.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             c.set(JobOptions.BOUNDED, true);
-            c.set(JobOptions.STARTING_OFFSETS, "earliest");
+            c.set(JobOptions.STARTING_OFFSETS, JobOptions.StartingOffsets.EARLIEST);
             int partitions = Math.max(1, c.get(CoreOptions.DEFAULT_PARALLELISM));
             String promptsTopic = c.get(JobOptions.PROMPTS_TOPIC);
             String resultsTopic = c.get(JobOptions.RESULTS_TOPIC);
