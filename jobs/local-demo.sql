@@ -65,8 +65,8 @@ WITH (
   'provider' = 'r1',
   'model.path' = '${model-path:bundled:tiny-r1-arith}',
   'model.name' = '${model-name:tiny-r1-arith}',
-  'engine.max-sequences' = '8',
-  'engine.kv-cache-bytes' = '256mb',
+  'engine.max-sequences' = '${max-sequences:8}',
+  'engine.kv-cache-bytes' = '${kv-cache-bytes:256mb}',
   'engine.threads' = '${engine-threads:0}',
   'max-tokens' = '${max-tokens:224}',
   'max-reasoning-tokens' = '${max-reasoning-tokens:192}',
@@ -79,7 +79,8 @@ CREATE TEMPORARY VIEW predictions AS
 SELECT * FROM ML_PREDICT(
   TABLE prompt_rows, MODEL r1,
   DESCRIPTOR(prompt, id, system_prompt, max_tokens, max_reasoning_tokens, row_seed),
-  MAP['async', 'true', 'max-concurrent-operations', '16', 'output-mode', 'ALLOW_UNORDERED', 'timeout', '10 min']);
+  MAP['async', 'true', 'max-concurrent-operations', '${capacity:16}', 'output-mode', 'ALLOW_UNORDERED',
+      'timeout', '10 min']);
 
 EXECUTE STATEMENT SET
 BEGIN

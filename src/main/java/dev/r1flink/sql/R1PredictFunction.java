@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code REJECTED} and the reason in {@code error} (route those to a dead-letter table); one that does not finish
  * within the deadline comes out as {@code TIMEOUT}, before the operator's own timeout would fail the job.
  */
-final class R1PredictFunction extends AsyncPredictFunction {
+public final class R1PredictFunction extends AsyncPredictFunction {
 
     private static final long serialVersionUID = 1L;
 

@@ -7,7 +7,7 @@ import org.apache.flink.table.functions.PredictFunction;
 import java.util.Collection;
 
 /** {@code 'async' = 'false'}: the asynchronous function, one row at a time (no batching: use it for checks only). */
-final class R1SyncPredictFunction extends PredictFunction {
+public final class R1SyncPredictFunction extends PredictFunction {
 
     private static final long serialVersionUID = 1L;
 

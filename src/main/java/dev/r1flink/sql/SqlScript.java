@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 /**
  * A SQL file ({@code jobs/*.sql}) as Flink runs it: {@code ${name}} or {@code ${name:default}} placeholders
  * filled in, split into statements at top-level semicolons ({@code EXECUTE STATEMENT SET BEGIN ... END;} stays
- * one statement), and executed one after the other.
+ * one statement), and executed one after the other; {@code SET 'key' = 'value'} sets the table configuration, as
+ * in Flink's SQL client.
  *
  * <pre>{@code
  * String sql = SqlScript.substitute(Files.readString(file), Map.of("bootstrap-servers", "kafka:9092"));
@@ -24,6 +25,8 @@ public final class SqlScript {
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z0-9_.-]+)(?::([^}]*))?}");
     private static final Pattern STATEMENT_SET = Pattern.compile("^(EXECUTE\\s+)?(STATEMENT\\s+SET|BEGIN\\s+STATEMENT\\s+SET)\\b.*",
+            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    private static final Pattern SET = Pattern.compile("^SET\\s+'([^']+)'\\s*=\\s*'((?:[^']|'')*)'$",
             Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
     private static final Pattern ENDS_WITH_END = Pattern.compile(".*\\bEND\\s*$", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
 
@@ -99,6 +102,12 @@ public final class SqlScript {
     public static TableResult execute(TableEnvironment env, java.util.List<String> statements) {
         TableResult last = null, job = null;
         for (String s : statements) {
+            Matcher set = SET.matcher(s);
+            if (set.matches()) {
+                // the SQL client's SET, which TableEnvironment.executeSql does not take
+                env.getConfig().set(set.group(1), set.group(2).replace("''", "'"));
+                continue;
+            }
             try {
                 last = env.executeSql(s);
             } catch (RuntimeException e) {

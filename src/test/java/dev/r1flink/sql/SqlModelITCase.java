@@ -107,7 +107,12 @@ class SqlModelITCase {
                 Files.readString(Path.of("jobs/local-demo.sql")), vars));
         StreamTableEnvironment tEnv = tableEnv();
         SqlScript.execute(tEnv, statements.subList(0, statements.size() - 1));
-        String plan = tEnv.explainSql(statements.get(statements.size() - 1).replaceFirst("(?i)^EXECUTE\\s+", ""));
+        String set = statements.get(statements.size() - 1);
+        var inserts = tEnv.createStatementSet();
+        for (String insert : SqlScript.statements(set.substring(set.indexOf("BEGIN") + 5, set.lastIndexOf("END")))) {
+            inserts.addInsertSql(insert);
+        }
+        String plan = inserts.explain();
         String execPlan = plan.substring(plan.indexOf("== Optimized Execution Plan =="));
         assertEquals(1, count(execPlan, "MLPredictTableFunction"), "both sinks read one ML_PREDICT:\n" + execPlan);
 
@@ -189,15 +194,15 @@ class SqlModelITCase {
                 .option(JobOptions.ENGINE_THREADS, 1);
         tEnv.createTemporaryModel("arith", model.build());
         Table in = tEnv.fromValues(DataTypes.ROW(DataTypes.FIELD("prompt", DataTypes.STRING())),
-                Row.of("What is 347 + 85?"), Row.of("What is 12 * 3?"), Row.of(""));
+                Row.of("What is 347 + 85?"), Row.of("Multiply 99 by 5."), Row.of(""));
         List<Row> out = collect(tEnv.fromModel("arith").predict(in, ColumnList.of("prompt")));
         Map<String, Row> byPrompt = out.stream().collect(Collectors.toMap(r -> (String) r.getField("prompt"), r -> r));
         assertEquals(3, byPrompt.size(), out.toString());
         assertTrue(((String) byPrompt.get("What is 347 + 85?").getField("answer")).contains("432"), out.toString());
-        assertTrue(((String) byPrompt.get("What is 12 * 3?").getField("answer")).contains("36"), out.toString());
+        assertTrue(((String) byPrompt.get("Multiply 99 by 5.").getField("answer")).contains("495"), out.toString());
         assertEquals("REJECTED", byPrompt.get("").getField("finish_reason"));
-        assertEquals(dev.r1flink.job.Seeds.ofEventId(RowBinding.textId(null, "What is 12 * 3?")),
-                byPrompt.get("What is 12 * 3?").getField("seed"), "without an id column the seed hashes the text");
+        assertEquals(dev.r1flink.job.Seeds.ofEventId(RowBinding.textId(null, "Multiply 99 by 5.")),
+                byPrompt.get("Multiply 99 by 5.").getField("seed"), "without an id column the seed hashes the text");
 
         tEnv.createTemporaryModel("hurried", model.option(R1ModelProviderFactory.DEADLINE, Duration.ofMillis(1))
                 .option(JobOptions.ENGINE_MAX_WAIT, Duration.ofMillis(50)).build());
