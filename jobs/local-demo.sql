@@ -29,7 +29,8 @@ CREATE TABLE prompts (
 -- One column per model input: the prompt first, the rest bound by name (see docs/sql.md).
 CREATE TEMPORARY VIEW prompt_rows AS
 SELECT id, prompt, `system` AS system_prompt, params.maxTokens AS max_tokens,
-       params.maxReasoningTokens AS max_reasoning_tokens, params.seed AS row_seed
+       params.maxReasoningTokens AS max_reasoning_tokens, params.temperature AS temperature,
+       params.topP AS top_p, params.seed AS row_seed
 FROM prompts;
 
 CREATE TABLE results (
@@ -58,7 +59,8 @@ CREATE TABLE dead_letters (id STRING, prompt STRING, error STRING) WITH (
 -- tiny-r1-arith: the 1.8M-parameter reasoning model shipped in the jar (context 256 tokens; greedy suits
 -- arithmetic). A real R1 GGUF: -D model-path=/models/DeepSeek-R1-Distill-Qwen-7B-Q4_0.gguf.
 CREATE MODEL r1
-INPUT (prompt STRING, id STRING, system_prompt STRING, max_tokens INT, max_reasoning_tokens INT, seed BIGINT)
+INPUT (prompt STRING, id STRING, system_prompt STRING, max_tokens INT, max_reasoning_tokens INT, temperature FLOAT,
+       top_p FLOAT, seed BIGINT)
 OUTPUT (reasoning STRING, answer STRING, finish_reason STRING, error STRING, prompt_tokens INT,
         reasoning_tokens INT, answer_tokens INT, ttft_ms BIGINT, total_ms BIGINT, seed BIGINT)
 WITH (
@@ -78,7 +80,7 @@ WITH (
 CREATE TEMPORARY VIEW predictions AS
 SELECT * FROM ML_PREDICT(
   TABLE prompt_rows, MODEL r1,
-  DESCRIPTOR(prompt, id, system_prompt, max_tokens, max_reasoning_tokens, row_seed),
+  DESCRIPTOR(prompt, id, system_prompt, max_tokens, max_reasoning_tokens, temperature, top_p, row_seed),
   MAP['async', 'true', 'max-concurrent-operations', '${capacity:16}', 'output-mode', 'ALLOW_UNORDERED',
       'timeout', '10 min']);
 

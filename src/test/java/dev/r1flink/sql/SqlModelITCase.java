@@ -87,6 +87,9 @@ class SqlModelITCase {
             good.add("q" + i);
             values.add("{\"id\": \"q" + i + "\", \"prompt\": \"What is " + (17 + i * 31) + " + " + (8 + i * 13) + "?\"}");
         }
+        good.add("sampled");
+        values.add("{\"id\": \"sampled\", \"prompt\": \"What is 640 - 1?\", \"system\": \"Think step by step.\", "
+                + "\"params\": {\"temperature\": 0.6, \"topP\": 0.9, \"seed\": 7, \"maxTokens\": 100}}");
         values.add("{\"id\": \"blank\", \"prompt\": \"   \"}");
         values.add("{\"id\": \"huge\", \"prompt\": \"" + "What is 1 + 1? ".repeat(400) + "\"}");
         values.add("{\"id\": \"greedy\", \"prompt\": \"What is 2 + 2?\", \"params\": {\"maxTokens\": 100000}}");
@@ -119,10 +122,11 @@ class SqlModelITCase {
         TableResult job = tEnv.executeSql(statements.get(statements.size() - 1));
         job.await(300, TimeUnit.SECONDS);
 
-        List<JsonNode> rows = read(results, 10, Duration.ofSeconds(30));
-        assertEquals(good, rows.stream().map(r -> r.get("id").asText()).sorted().toList(),
+        List<JsonNode> rows = read(results, 11, Duration.ofSeconds(30));
+        assertEquals(good.stream().sorted().toList(), rows.stream().map(r -> r.get("id").asText()).sorted().toList(),
                 "exactly one committed result per served prompt");
         for (JsonNode r : rows) {
+            if (r.get("id").asText().equals("sampled")) continue; // sampled, with a system prompt: compared below
             assertTrue(List.of("STOP", "LENGTH", "BUDGET").contains(r.get("finish_reason").asText()), r.toString());
             assertFalse(r.get("reasoning").asText().isBlank(), r.toString());
             assertFalse(r.get("answer").asText().isBlank(), r.toString());
@@ -160,14 +164,15 @@ class SqlModelITCase {
         JobClient ds = R1FlinkJob.start(StreamExecutionEnvironment.getExecutionEnvironment(R1FlinkJob.withDefaults(c)),
                 R1FlinkJob.withDefaults(c));
         ds.getJobExecutionResult().get(300, TimeUnit.SECONDS);
-        Map<String, InferenceResult> dsById = readRecords(name + ".ds-results", 10, Duration.ofSeconds(30), b -> {
+        Map<String, InferenceResult> dsById = readRecords(name + ".ds-results", 11, Duration.ofSeconds(30), b -> {
             try {
                 return InferenceResult.getDecoder().decode(b);
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e);
             }
         }).stream().collect(Collectors.toMap(InferenceResult::getId, r -> r));
-        assertEquals(10, dsById.size());
+        assertEquals(11, dsById.size());
+        assertEquals(7L, dsById.get("sampled").getSeed(), "the event's own seed");
         for (JsonNode r : rows) {
             InferenceResult d = dsById.get(r.get("id").asText());
             assertEquals(d.getReasoning(), r.get("reasoning").asText(), d.getId());
