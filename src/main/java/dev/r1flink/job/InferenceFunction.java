@@ -9,8 +9,6 @@ import dev.r1flink.job.avro.ResultFinishReason;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Map;
@@ -26,7 +24,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, InferenceResult> {
 
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(InferenceFunction.class);
 
     private final JobSettings settings;
     private final EngineFactory factory;

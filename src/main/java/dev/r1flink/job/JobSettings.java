@@ -1,6 +1,5 @@
 package dev.r1flink.job;
 
-import dev.r1flink.engine.EngineOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
@@ -94,6 +93,11 @@ public final class JobSettings implements Serializable {
         if (!(topP > 0f && topP <= 1f)) {
             throw new IllegalArgumentException(JobOptions.TOP_P.key() + " must be in (0, 1], got " + topP);
         }
+        if (engineFactoryClass.equals(ModelEngineFactory.class.getName())) {
+            // An engine.options key the production factory does not know would otherwise surface only when the
+            // slots start, on the TaskManagers.
+            ModelEngineFactory.options(engineOptions, 1);
+        }
         if (asyncCapacity < 1) throw new IllegalArgumentException("async.capacity must be >= 1, got " + asyncCapacity);
         if (asyncCapacity <= engineSequences && engineFactoryClass.equals(ModelEngineFactory.class.getName())
                 && c.contains(JobOptions.ASYNC_CAPACITY)) {
@@ -185,11 +189,6 @@ public final class JobSettings implements Serializable {
                     + ", got " + v);
         }
         return v;
-    }
-
-    /** The production engine's options as its factory builds them (threads aside). */
-    EngineOptions engineOptions() {
-        return ModelEngineFactory.options(engineOptions, 1);
     }
 
     /** Threads for one slot's engine: the configured count, or this slot's share of the machine. */

@@ -114,9 +114,10 @@ public final class ModelEngineFactory implements EngineFactory {
                     case "prefix-caching": b.prefixCaching(bool(e.getKey(), v)); break;
                     case "think-prefix": b.thinkPrefix(bool(e.getKey(), v)); break;
                     default:
-                        throw new IllegalArgumentException("unknown engine option \"" + e.getKey() + "\"; known: "
-                                + "max-sequences, max-batch-tokens, kv-cache-bytes, block-size, max-wait, "
-                                + "context-length, prefix-caching, think-prefix");
+                        throw new IllegalArgumentException("unknown engine option \"" + e.getKey() + "\" (in "
+                                + "engine.options); the engine's settings are engine.NAME for NAME in: max-sequences, "
+                                + "max-batch-tokens, kv-cache-bytes, block-size, max-wait, context-length, "
+                                + "prefix-caching, think-prefix");
                 }
             } catch (NumberFormatException ex) {
                 throw new IllegalArgumentException("engine option " + e.getKey() + ": not a number: " + v, ex);

@@ -106,7 +106,11 @@ class JobDefinitionTest {
         assertEquals(JobOptions.EngineBackend.NATIVE, JobSettings.from(Configuration.fromMap(
                 Map.of("model.path", "/x/m.gguf", "engine.backend", "native"))).engineBackend);
 
+        var unknown = assertThrows(IllegalArgumentException.class, () -> JobSettings.from(Configuration.fromMap(
+                Map.of("model.path", "/x/m.gguf", "engine.options.max_sequences", "3"))));
+        assertTrue(unknown.getMessage().startsWith("unknown engine option \"max_sequences\""), unknown.getMessage());
         Configuration custom = Configuration.fromMap(Map.of("model.path", "/x/m.gguf",
+                "engine.factory", ScriptedEngineFactory.class.getName(),
                 "engine.options.scripted.context", "64", "engine.options.max-sequences", "3"));
         assertEquals(Map.of("scripted.context", "64", "max-sequences", "3"), JobSettings.from(custom).engineOptions,
                 "a custom factory's own keys pass through");
