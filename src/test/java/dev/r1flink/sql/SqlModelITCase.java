@@ -236,7 +236,7 @@ class SqlModelITCase {
         assertPlanningError(tEnv, "INPUT (prompt STRING) OUTPUT (answer STRING)", "'engine.max-sequences' = '0'",
                 "q", "engine.max-sequences must be in [1, 4096], got 0");
         assertPlanningError(tEnv, "INPUT (prompt STRING) OUTPUT (answer STRING)",
-                "'engine.prefix-caching' = 'yes'", "q", "engine.prefix-caching: cannot read \"yes\"");
+                "'engine.prefix-caching' = 'yes'", "q", "Could not parse value 'yes' for key 'engine.prefix-caching'");
         assertPlanningError(tEnv, "INPUT (prompt STRING) OUTPUT (answer STRING)", "'top-p' = '2'", "q",
                 "generation.top-p must be in (0, 1], got 2.0");
         assertPlanningError(tEnv, "INPUT (prompt STRING) OUTPUT (answer STRING)", "'deadline' = '20 min'", "q",
