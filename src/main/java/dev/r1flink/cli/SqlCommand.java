@@ -63,8 +63,7 @@ public final class SqlCommand implements Callable<Integer> {
         StreamTableEnvironment tEnv = StreamTableEnvironment.create(env);
         if (explain) {
             SqlScript.execute(tEnv, statements.subList(0, statements.size() - 1));
-            System.out.println(tEnv.explainSql(statements.get(statements.size() - 1)
-                    .replaceFirst("(?i)^EXECUTE\\s+", "")));
+            System.out.println(SqlScript.explain(tEnv, statements.get(statements.size() - 1)));
             return 0;
         }
         TableResult result = SqlScript.execute(tEnv, statements);

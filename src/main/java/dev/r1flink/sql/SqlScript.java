@@ -118,6 +118,17 @@ public final class SqlScript {
         return job != null ? job : last;
     }
 
+    /** The plan of {@code statement}; a statement set is explained as one plan of all its INSERTs. */
+    public static String explain(TableEnvironment env, String statement) {
+        String s = statement.strip();
+        if (!STATEMENT_SET.matcher(s).matches()) return env.explainSql(s);
+        int begin = s.toUpperCase(java.util.Locale.ROOT).indexOf("BEGIN");
+        int end = s.toUpperCase(java.util.Locale.ROOT).lastIndexOf("END");
+        var set = env.createStatementSet();
+        for (String insert : statements(s.substring(begin + "BEGIN".length(), end))) set.addInsertSql(insert);
+        return set.explain();
+    }
+
     private static String firstLine(String s) {
         String l = s.strip().lines().findFirst().orElse("");
         return l.length() > 100 ? l.substring(0, 100) + "..." : l;

@@ -110,12 +110,7 @@ class SqlModelITCase {
                 Files.readString(Path.of("jobs/local-demo.sql")), vars));
         StreamTableEnvironment tEnv = tableEnv();
         SqlScript.execute(tEnv, statements.subList(0, statements.size() - 1));
-        String set = statements.get(statements.size() - 1);
-        var inserts = tEnv.createStatementSet();
-        for (String insert : SqlScript.statements(set.substring(set.indexOf("BEGIN") + 5, set.lastIndexOf("END")))) {
-            inserts.addInsertSql(insert);
-        }
-        String plan = inserts.explain();
+        String plan = SqlScript.explain(tEnv, statements.get(statements.size() - 1));
         String execPlan = plan.substring(plan.indexOf("== Optimized Execution Plan =="));
         assertEquals(1, count(execPlan, "MLPredictTableFunction"), "both sinks read one ML_PREDICT:\n" + execPlan);
 
