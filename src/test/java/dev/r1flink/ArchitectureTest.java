@@ -36,4 +36,12 @@ class ArchitectureTest {
                 .allowEmptyShould(true)
                 .check(CLASSES);
     }
+
+    @Test
+    void theSqlProviderUsesFlinksPublicTableApiOnly() {
+        // The planner runs in its own class loader (flink-table-planner-loader): its classes are not ours to use.
+        noClasses().should().dependOnClassesThat().resideInAnyPackage("org.apache.flink.table.planner..",
+                        "org.apache.flink.table.runtime..", "org.apache.calcite..")
+                .check(CLASSES);
+    }
 }

@@ -22,8 +22,16 @@ import java.util.concurrent.Callable;
                 + "tokens/s) as it is committed, and exits when all are done."})
 public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--job", paramLabel = "FILE", description = "Job definition (default: jobs/local-demo.yaml).")
+    @Option(names = "--job", paramLabel = "FILE", description = "Job definition (default: jobs/local-demo.yaml); its "
+            + "topics and settings also serve --sql.")
     Path job;
+
+    @Option(names = "--sql", description = "Run the SQL job (jobs/local-demo.sql: Kafka -> ML_PREDICT with the r1 "
+            + "model -> Kafka) instead of the DataStream job, on the same broker and local cluster.")
+    boolean sql;
+
+    @Option(names = "--sql-file", paramLabel = "FILE", description = "SQL file for --sql (default: jobs/local-demo.sql).")
+    Path sqlFile;
 
     @Option(names = "--model", paramLabel = "GGUF", description = "Model: a GGUF file (a real R1 model) or bundled:NAME; overrides model.path "
             + "(default: the bundled tiny-r1-arith, a small reasoning model trained by the project).")
@@ -59,8 +67,16 @@ public final class DemoCommand implements Callable<Integer> {
             if (!mp.isAbsolute() && !p.contains(":")) conf.set(JobOptions.MODEL_PATH, home.resolve(mp).toString());
         });
         Path promptFile = prompts != null ? prompts : home.resolve("jobs/local-demo.prompts.jsonl");
-        new LocalDemo(conf, LocalDemo.prompts(promptFile), System.out).streaming(stream)
-                .run(Duration.ofSeconds(timeoutSeconds));
+        LocalDemo demo = new LocalDemo(conf, LocalDemo.prompts(promptFile), System.out).streaming(stream);
+        if (sql || sqlFile != null) {
+            Map<String, String> vars = new java.util.HashMap<>();
+            conf.getOptional(JobOptions.MODEL_PATH).ifPresent(p -> vars.put("model-path", p));
+            conf.getOptional(JobOptions.MODEL_NAME).ifPresent(n -> vars.put("model-name", n));
+            demo.runSql(sqlFile != null ? sqlFile : home.resolve("jobs/local-demo.sql"), vars,
+                    Duration.ofSeconds(timeoutSeconds));
+        } else {
+            demo.run(Duration.ofSeconds(timeoutSeconds));
+        }
         return 0;
     }
 }

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 ProduceCommand.class,
                 ConsumeCommand.class,
                 SubmitCommand.class,
+                SqlCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -12,8 +12,6 @@ import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.List;
@@ -34,16 +32,14 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
         implements CheckpointedFunction {
 
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(InferenceFunction.class);
 
     private final JobSettings settings;
     private final EngineFactory factory;
 
-    private transient ModelRegistry.Lease lease;
+    private transient SlotEngine slot;
     private transient Engine engine;
     private transient InferenceMetrics metrics;
-    private transient String taskManager;
-    private transient int subtask;
+    private transient Results.Origin origin;
     /** Keyed by the input object itself: {@link #timeout} gets the very object {@link #asyncInvoke} got. */
     private transient Map<ValidPrompt, Pending> pending;
     private transient ProgressState progress;
@@ -86,36 +82,22 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     @Override
     public void open(OpenContext ctx) throws Exception {
         pending = new ConcurrentHashMap<>();
-        lease = ModelRegistry.acquire(factory, settings.modelPath, settings.engineOptions);
-        try {
-            engine = factory.start(lease.model(), settings.engineOptions, settings.threadsPerEngine());
-        } catch (RuntimeException e) {
-            lease.close();
-            throw e;
-        }
+        int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        slot = SlotEngine.open(settings, factory, "subtask " + subtask);
+        engine = slot.engine();
         deltas = DeltaStream.open(settings);
         metrics = new InferenceMetrics(getRuntimeContext().getMetricGroup());
         metrics.engine(engine);
-        subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
-        String tm = getRuntimeContext().getMetricGroup().getAllVariables().get("<tm_id>");
-        taskManager = tm != null ? tm : java.net.InetAddress.getLoopbackAddress().getHostName();
-        LOG.info("r1 engine of subtask {}: {} threads, weight products on {}", subtask, settings.threadsPerEngine(),
-                engine.kernels());
+        origin = new Results.Origin(settings.modelName,
+                InferenceMetrics.taskManager(getRuntimeContext().getMetricGroup()), subtask);
     }
 
     @Override
     public void close() throws Exception {
         try {
-            if (engine instanceof dev.r1flink.engine.BatchingEngine be) {
-                LOG.info("r1 engine of subtask {} closing: {}", subtask, describe(be.stats()));
-            }
-            if (engine != null) engine.close();
+            if (slot != null) slot.close();
         } finally {
-            try {
-                if (deltas != null) deltas.close();
-            } finally {
-                if (lease != null) lease.close();
-            }
+            if (deltas != null) deltas.close();
         }
     }
 
@@ -144,7 +126,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
         long seed = request.seed();
         g.result().whenComplete((r, t) -> {
             pending.remove(in);
-            metrics.inFlight.decrementAndGet();
+            metrics.returned();
             InferenceResult result;
             if (t != null) {
                 result = failed(in, seed, ResultFinishReason.ERROR, "engine failure: " + t, p);
@@ -161,8 +143,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     public void timeout(ValidPrompt in, ResultFuture<InferenceResult> out) {
         Pending p = pending.remove(in);
         if (p == null) return; // finished while the timer fired; its result is on its way
-        long seed = in.event.getParams() == null || in.event.getParams().getSeed() == null
-                ? Seeds.ofEventId(in.event.getId()) : in.event.getParams().getSeed();
+        long seed = Requests.seed(in.event, settings);
         // Emit TIMEOUT before cancelling: cancel() may complete the generation (as CANCELLED) on this thread.
         complete(p, out, failed(in, seed, ResultFinishReason.TIMEOUT, "no result within async.timeout="
                 + settings.asyncTimeout + "; raise it, lower maxTokens, or add TaskManagers", p));
@@ -171,7 +152,7 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     }
 
     /** One line on how the engine was used: what an operator needs to tell whether batching works. */
-    static String describe(dev.r1flink.engine.BatchingEngine.Stats s) {
+    public static String describe(dev.r1flink.engine.BatchingEngine.Stats s) {
         return String.format(java.util.Locale.ROOT, "%d steps (%d prefill, %d decode-only), %d prompt tokens computed, "
                         + "%d tokens generated, %d resumed from checkpoints, mean decode batch %.2f, max batch %d "
                         + "sequences, %d preemptions",
@@ -188,44 +169,11 @@ public final class InferenceFunction extends RichAsyncFunction<ValidPrompt, Infe
     }
 
     private InferenceResult toResult(ValidPrompt in, long seed, GenerationResult r) {
-        return InferenceResult.newBuilder()
-                .setId(in.event.getId())
-                .setModel(settings.modelName)
-                .setReasoning(r.reasoning() == null ? "" : r.reasoning())
-                .setAnswer(r.answer() == null ? "" : r.answer())
-                .setFinishReason(ResultFinishReason.valueOf(r.finishReason().name()))
-                .setError(r.error())
-                .setPromptTokens(r.promptTokens())
-                .setReasoningTokens(r.reasoningTokens())
-                .setAnswerTokens(r.answerTokens())
-                .setQueuedMicros(r.queuedNanos() / 1000)
-                .setTimeToFirstTokenMicros(r.firstTokenNanos() / 1000)
-                .setTotalMicros(r.totalNanos() / 1000)
-                .setSeed(seed)
-                .setTaskManager(taskManager)
-                .setSubtask(subtask)
-                .setMetadata(in.event.getMetadata())
-                .build();
+        return Results.of(in.event, seed, r, origin);
     }
 
     private InferenceResult failed(ValidPrompt in, long seed, ResultFinishReason reason, String error, Pending p) {
-        return InferenceResult.newBuilder()
-                .setId(in.event.getId())
-                .setModel(settings.modelName)
-                .setReasoning("")
-                .setAnswer("")
-                .setFinishReason(reason)
-                .setError(error)
-                .setPromptTokens(in.promptTokens)
-                .setReasoningTokens(0)
-                .setAnswerTokens(0)
-                .setQueuedMicros(0)
-                .setTimeToFirstTokenMicros(0)
-                .setTotalMicros((System.nanoTime() - p.startNanos) / 1000)
-                .setSeed(seed)
-                .setTaskManager(taskManager)
-                .setSubtask(subtask)
-                .setMetadata(in.event.getMetadata())
-                .build();
+        return Results.failed(in.event, in.promptTokens, seed, reason, error,
+                (System.nanoTime() - p.startNanos) / 1000, origin);
     }
 }

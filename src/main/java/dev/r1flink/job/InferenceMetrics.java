@@ -33,7 +33,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code results.<FINISH_REASON>} (counters).</li>
  * </ul>
  */
-final class InferenceMetrics {
+public final class InferenceMetrics {
+
+    /** The metric group of the inference operator (and the validator's {@link #DEAD_LETTERS}). */
+    public static final String GROUP = "r1";
+    /** Counter of records the validator refused, on the validate operator. */
+    public static final String DEAD_LETTERS = "deadLetters";
 
     private static final int WINDOW = 500;
 
@@ -52,8 +57,8 @@ final class InferenceMetrics {
 
     private final MetricGroup group;
 
-    InferenceMetrics(MetricGroup parent) {
-        MetricGroup g = parent.addGroup("r1");
+    public InferenceMetrics(MetricGroup parent) {
+        MetricGroup g = parent.addGroup(GROUP);
         group = g;
         g.gauge("inFlight", inFlight::get);
         queueWaitMs = g.histogram("queueWaitMs", new DescriptiveStatisticsHistogram(WINDOW));
@@ -70,7 +75,7 @@ final class InferenceMetrics {
     }
 
     /** Gauges over the engine's own counters, when it has them. */
-    void engine(dev.r1flink.engine.Engine engine) {
+    public void engine(dev.r1flink.engine.Engine engine) {
         MetricGroup g = group;
         if (!(engine instanceof BatchingEngine)) {
             g.gauge("kvBlocksUsed", () -> -1);
@@ -90,11 +95,22 @@ final class InferenceMetrics {
         g.gauge("sampledTokens", () -> e.stats().generatedTokens());
     }
 
-    void submitted() {
+    /** The TaskManager's id among the group's variables, else this host's name (results carry it). */
+    public static String taskManager(MetricGroup group) {
+        String tm = group.getAllVariables().get("<tm_id>");
+        return tm != null ? tm : java.net.InetAddress.getLoopbackAddress().getHostName();
+    }
+
+    public void submitted() {
         batchSize.update(inFlight.incrementAndGet());
     }
 
-    void finished(GenerationResult r) {
+    /** A submitted request came back from the engine, finished or failed. */
+    public void returned() {
+        inFlight.decrementAndGet();
+    }
+
+    public void finished(GenerationResult r) {
         queueWaitMs.update(r.queuedNanos() / 1_000_000);
         if (r.generatedTokens() > 0) timeToFirstTokenMs.update(r.firstTokenNanos() / 1_000_000);
         generated.inc(r.generatedTokens());
@@ -107,7 +123,7 @@ final class InferenceMetrics {
         resumedTokens.inc(tokens);
     }
 
-    void emitted(dev.r1flink.job.avro.ResultFinishReason reason) {
+    public void emitted(dev.r1flink.job.avro.ResultFinishReason reason) {
         results.get(reason).inc();
     }
 

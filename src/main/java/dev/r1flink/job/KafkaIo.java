@@ -21,10 +21,9 @@ public final class KafkaIo {
     public static KafkaSource<RawRecord> source(Configuration c) {
         OffsetsInitializer start;
         switch (c.get(JobOptions.STARTING_OFFSETS)) {
-            case "earliest": start = OffsetsInitializer.earliest(); break;
-            case "latest": start = OffsetsInitializer.latest(); break;
-            case "committed": start = OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST); break;
-            default: throw new IllegalArgumentException("kafka.starting-offsets must be committed, earliest or latest");
+            case EARLIEST: start = OffsetsInitializer.earliest(); break;
+            case LATEST: start = OffsetsInitializer.latest(); break;
+            default: start = OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST); break;
         }
         KafkaSourceBuilder<RawRecord> b = KafkaSource.<RawRecord>builder()
                 .setProperties(clientProperties(c))

@@ -20,12 +20,13 @@ import java.util.Map;
  * the tokenizer once per TaskManager; {@link #start} opens one {@code BatchingEngine} per slot over them (its own
  * scratch state and KV cache).
  *
- * <p>{@code engine.options} keys (all optional): {@code max-sequences}, {@code max-batch-tokens},
- * {@code kv-cache-bytes} (a size: {@code 512mb}, {@code 2gb}), {@code block-size}, {@code max-wait} (a duration:
- * {@code 5 ms}), {@code context-length}, {@code prefix-caching}, {@code think-prefix}, {@code backend}
- * ({@code auto}, {@code native}, {@code java}: the weight-product kernels). Threads come from
- * {@code engine.threads}. Keep {@code async.capacity} above {@code max-sequences} (its default is twice it) so
- * the engine always holds the next request when a sequence finishes.
+ * <p>Its settings are the typed {@code engine.*} options of {@link JobOptions} ({@code engine.max-sequences},
+ * {@code engine.kv-cache-bytes}, ...), which {@link JobSettings} checks and hands over by their short keys
+ * ({@code max-sequences}, {@code max-batch-tokens}, {@code kv-cache-bytes}, {@code block-size}, {@code max-wait},
+ * {@code context-length}, {@code prefix-caching}, {@code think-prefix}, {@code backend}: {@code auto},
+ * {@code native} or {@code java}, the weight-product kernels). Threads come from {@code engine.threads}.
+ * Keep {@code async.capacity} above {@code max-sequences} (its default is twice it) so the engine always holds the
+ * next request when a sequence finishes.
  */
 public final class ModelEngineFactory implements EngineFactory {
 
@@ -111,18 +112,26 @@ public final class ModelEngineFactory implements EngineFactory {
                     case "block-size": b.blockSize(Integer.parseInt(v)); break;
                     case "max-wait": b.maxWait(TimeUtils.parseDuration(v)); break;
                     case "context-length": b.contextLength(Integer.parseInt(v)); break;
-                    case "prefix-caching": b.prefixCaching(Boolean.parseBoolean(v)); break;
-                    case "think-prefix": b.thinkPrefix(Boolean.parseBoolean(v)); break;
+                    case "prefix-caching": b.prefixCaching(bool(e.getKey(), v)); break;
+                    case "think-prefix": b.thinkPrefix(bool(e.getKey(), v)); break;
                     case "backend": b.backend(v); break;
                     default:
-                        throw new IllegalArgumentException("unknown engine option \"" + e.getKey() + "\"; known: "
-                                + "max-sequences, max-batch-tokens, kv-cache-bytes, block-size, max-wait, "
-                                + "context-length, prefix-caching, think-prefix, backend");
+                        throw new IllegalArgumentException("unknown engine option \"" + e.getKey() + "\" (in "
+                                + "engine.options); the engine's settings are engine.NAME for NAME in: max-sequences, "
+                                + "max-batch-tokens, kv-cache-bytes, block-size, max-wait, context-length, "
+                                + "prefix-caching, think-prefix, backend");
                 }
             } catch (NumberFormatException ex) {
                 throw new IllegalArgumentException("engine option " + e.getKey() + ": not a number: " + v, ex);
             }
         }
         return b.build();
+    }
+
+    /** Only true or false: a typo must not read as false. */
+    private static boolean bool(String key, String v) {
+        if (v.equalsIgnoreCase("true")) return true;
+        if (v.equalsIgnoreCase("false")) return false;
+        throw new IllegalArgumentException("engine option " + key + ": expected true or false, got \"" + v + "\"");
     }
 }

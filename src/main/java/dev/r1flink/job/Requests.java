@@ -19,12 +19,19 @@ public final class Requests {
                     + s.maxTokensLimit + " (generation.max-tokens-limit)");
         }
         return GenerationRequest.builder(e.getId(), e.getPrompt())
-                .system(e.getSystem())
+                .system(e.getSystem() != null ? e.getSystem() : s.systemPrompt)
                 .maxTokens(maxTokens)
                 .maxReasoningTokens(p == null || p.getMaxReasoningTokens() == null ? s.maxReasoningTokens : p.getMaxReasoningTokens())
                 .temperature(p == null || p.getTemperature() == null ? s.temperature : p.getTemperature())
                 .topP(p == null || p.getTopP() == null ? s.topP : p.getTopP())
-                .seed(p == null || p.getSeed() == null ? Seeds.ofEventId(e.getId()) : p.getSeed())
+                .seed(seed(e, s))
                 .build();
+    }
+
+    /** The event's seed, else the job's {@code generation.seed}, else a hash of the event id. */
+    public static long seed(PromptEvent e, JobSettings s) {
+        GenerationParams p = e.getParams();
+        if (p != null && p.getSeed() != null) return p.getSeed();
+        return s.seed != null ? s.seed : Seeds.ofEventId(e.getId());
     }
 }

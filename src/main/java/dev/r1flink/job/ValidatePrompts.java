@@ -37,7 +37,8 @@ public final class ValidatePrompts extends ProcessFunction<RawRecord, ValidPromp
     @Override
     public void open(OpenContext ctx) throws Exception {
         lease = ModelRegistry.acquire(factory, settings.modelPath, settings.engineOptions);
-        deadLetters = getRuntimeContext().getMetricGroup().addGroup("r1").counter("deadLetters");
+        deadLetters = getRuntimeContext().getMetricGroup().addGroup(InferenceMetrics.GROUP)
+                .counter(InferenceMetrics.DEAD_LETTERS);
     }
 
     @Override
@@ -73,7 +74,14 @@ public final class ValidatePrompts extends ProcessFunction<RawRecord, ValidPromp
      * reason. Contract (fuzzed by HostileInputFuzzTest): no input makes it throw anything else.
      */
     static ValidPrompt validate(RawRecord r, JobSettings settings, LoadedModel model) throws BadInputException {
-        PromptEvent e = PromptCodec.decode(r.value, settings.inputFormat, r.timestamp);
+        return check(PromptCodec.decode(r.value, settings.inputFormat, r.timestamp), settings, model);
+    }
+
+    /**
+     * The checks after decoding, shared with the SQL model provider (which gets its prompts decoded by the
+     * planner): a prompt ready for inference, or BadInputException with the reason. Throws nothing else.
+     */
+    public static ValidPrompt check(PromptEvent e, JobSettings settings, LoadedModel model) throws BadInputException {
         String id = e.getId();
         if (id.isEmpty()) throw new BadInputException(DeadLetterKind.INVALID_PARAMETERS, "empty id; give every event a unique id", null);
         if (e.getPrompt().isBlank()) {

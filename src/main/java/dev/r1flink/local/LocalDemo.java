@@ -62,7 +62,7 @@ public final class LocalDemo {
             Configuration c = new Configuration(conf);
             c.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             c.set(JobOptions.BOUNDED, true);
-            c.set(JobOptions.STARTING_OFFSETS, "earliest");
+            c.set(JobOptions.STARTING_OFFSETS, JobOptions.StartingOffsets.EARLIEST);
             int partitions = Math.max(1, c.get(CoreOptions.DEFAULT_PARALLELISM));
             String promptsTopic = c.get(JobOptions.PROMPTS_TOPIC);
             String resultsTopic = c.get(JobOptions.RESULTS_TOPIC);
@@ -88,6 +88,46 @@ public final class LocalDemo {
         }
     }
 
+    /**
+     * The SQL path of the demo ({@code ./r1-flink demo --sql}): the same broker and local cluster, the prompts as
+     * JSON, and {@code sqlFile} (a statement set reading them through ML_PREDICT with the r1 model) with its
+     * placeholders set to the embedded broker, the topics of the job definition and a bounded source.
+     * {@code vars} may set more placeholders ({@code model-path}, ...). Returns the results in arrival order.
+     */
+    public List<InferenceResult> runSql(java.nio.file.Path sqlFile, Map<String, String> vars, Duration timeout)
+            throws Exception {
+        long t0 = System.nanoTime();
+        out.println("r1-flink demo (SQL): starting Kafka (KRaft, 127.0.0.1) ...");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            Configuration c = new Configuration(conf);
+            c.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            int partitions = Math.max(1, c.get(CoreOptions.DEFAULT_PARALLELISM));
+            String promptsTopic = c.get(JobOptions.PROMPTS_TOPIC);
+            String resultsTopic = c.get(JobOptions.RESULTS_TOPIC);
+            String deadTopic = c.get(JobOptions.DEAD_LETTER_TOPIC);
+            kafka.createTopics(partitions, promptsTopic, resultsTopic, deadTopic);
+            Map<String, String> v = new java.util.HashMap<>(vars);
+            v.put("bootstrap-servers", kafka.bootstrapServers());
+            v.put("prompts-topic", promptsTopic);
+            v.put("results-topic", resultsTopic);
+            v.put("dead-letter-topic", deadTopic);
+            v.put("startup-mode", "earliest-offset");
+            v.put("bounded-mode", "latest-offset");
+            v.putIfAbsent("parallelism", String.valueOf(partitions));
+            String sql = dev.r1flink.sql.SqlScript.substitute(java.nio.file.Files.readString(sqlFile), v);
+            out.printf("  broker %s, topics %s -> %s (dead letters: %s)%n", kafka.bootstrapServers(), promptsTopic,
+                    resultsTopic, deadTopic);
+            publishJson(kafka.bootstrapServers(), promptsTopic, prompts);
+            out.printf("  published %d prompts (JSON); running %s on local Flink ...%n%n", prompts.size(), sqlFile);
+            var env = StreamExecutionEnvironment.createLocalEnvironment(c);
+            var tEnv = org.apache.flink.table.api.bridge.java.StreamTableEnvironment.create(env);
+            var result = dev.r1flink.sql.SqlScript.execute(tEnv, dev.r1flink.sql.SqlScript.statements(sql));
+            JobClient job = result.getJobClient().orElseThrow(
+                    () -> new IllegalArgumentException(sqlFile + " starts no job (no INSERT or statement set)"));
+            return collect(kafka, c, job, timeout, t0, SqlRows.decoder(v.getOrDefault("model-name", "r1")));
+        }
+    }
+
     /** Publishes {@code prompts} (Avro single-object, keyed by id, created now) and waits until the broker has them. */
     public static void publish(String bootstrapServers, String topic, List<PromptEvent> prompts) {
         try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(bootstrapServers, Map.of())) {
@@ -99,8 +139,33 @@ public final class LocalDemo {
         }
     }
 
+    /** Publishes {@code prompts} as JSON (what the SQL job's Kafka table reads), keyed by id. */
+    public static void publishJson(String bootstrapServers, String topic, List<PromptEvent> prompts) {
+        try (KafkaProducer<byte[], byte[]> p = KafkaClients.producer(bootstrapServers, Map.of())) {
+            for (PromptEvent e : prompts) {
+                p.send(new ProducerRecord<>(topic, e.getId().getBytes(StandardCharsets.UTF_8), SqlRows.json(e)));
+            }
+            p.flush();
+        }
+    }
+
     private List<InferenceResult> collect(EmbeddedKafka kafka, Configuration c, JobClient job, Duration timeout,
                                           long t0) throws Exception {
+        return collect(kafka, c, job, timeout, t0, new SqlRows.Decoder() {
+            @Override
+            public InferenceResult result(byte[] value) throws IOException {
+                return InferenceResult.getDecoder().decode(value);
+            }
+
+            @Override
+            public DeadLetter deadLetter(byte[] value, String topic, int partition, long offset) throws IOException {
+                return DeadLetter.getDecoder().decode(value);
+            }
+        });
+    }
+
+    private List<InferenceResult> collect(EmbeddedKafka kafka, Configuration c, JobClient job, Duration timeout,
+                                          long t0, SqlRows.Decoder decoder) throws Exception {
         ResultPrinter printer = new ResultPrinter(out);
         DeltaPrinter deltas = stream ? new DeltaPrinter(out) : null;
         String deltasTopic = stream ? c.get(JobOptions.DELTAS_TOPIC) : null;
@@ -125,10 +190,10 @@ public final class LocalDemo {
                     }
                     if (rec.topic().equals(c.get(JobOptions.DEAD_LETTER_TOPIC))) {
                         dead++;
-                        printer.print(DeadLetter.getDecoder().decode(rec.value()));
+                        printer.print(decoder.deadLetter(rec.value(), rec.topic(), rec.partition(), rec.offset()));
                         continue;
                     }
-                    InferenceResult res = InferenceResult.getDecoder().decode(rec.value());
+                    InferenceResult res = decoder.result(rec.value());
                     results.add(res);
                     tokens += res.getReasoningTokens() + res.getAnswerTokens();
                     if (stream) {

@@ -31,9 +31,10 @@ public final class ResultPrinter {
         if (!r.getAnswer().isEmpty()) {
             for (String line : r.getAnswer().strip().split("\n", -1)) out.println("  " + line);
         }
-        out.printf("  tokens: prompt %d, reasoning %d, answer %d | %.1f tok/s | first token %.0f ms | total %.0f ms | %s#%d%n",
+        out.printf("  tokens: prompt %d, reasoning %d, answer %d | %.1f tok/s | first token %.0f ms | total %.0f ms%s%n",
                 r.getPromptTokens(), r.getReasoningTokens(), r.getAnswerTokens(), tokensPerSecond(r),
-                r.getTimeToFirstTokenMicros() / 1e3, r.getTotalMicros() / 1e3, r.getTaskManager(), r.getSubtask());
+                r.getTimeToFirstTokenMicros() / 1e3, r.getTotalMicros() / 1e3,
+                r.getTaskManager().isEmpty() ? "" : " | " + r.getTaskManager() + "#" + r.getSubtask());
         out.flush();
     }
 

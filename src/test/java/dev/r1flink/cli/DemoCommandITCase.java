@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,6 +62,28 @@ class DemoCommandITCase {
         // deltas of several prompts interleave
         assertTrue(out.split("\\[demo-").length > 30, "many deltas, interleaved:\n" + out);
         assertTrue(out.contains(" </think> "), out);
+        assertTrue(out.contains("done: 8 results, 0 dead letters"), out);
+    }
+
+    @Test
+    void sqlDemoRunsTheSqlJobOnTheSameBrokerAndCluster() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        int rc;
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            rc = Main.commandLine().execute("demo", "--sql", "--timeout", "300");
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        System.out.println(out);
+        assertEquals(0, rc, out);
+        assertTrue(out.contains("running " + Path.of("jobs/local-demo.sql").toAbsolutePath().normalize()), out);
+        for (int i = 1; i <= 8; i++) assertTrue(out.contains("demo-" + i + "  [tiny-r1-arith, "), "result demo-" + i);
+        for (String boxed : new String[] {"\\boxed{432}", "\\boxed{3089}", "\\boxed{495}", "\\boxed{248}"}) {
+            assertTrue(out.contains(boxed), "answer " + boxed + " in\n" + out);
+        }
         assertTrue(out.contains("done: 8 results, 0 dead letters"), out);
     }
 }

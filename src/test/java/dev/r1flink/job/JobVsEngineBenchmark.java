@@ -147,7 +147,7 @@ public final class JobVsEngineBenchmark {
             EmbeddedKafka kafka = EmbeddedKafka.start();
             Configuration c = new Configuration(base);
             c.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-            c.set(JobOptions.STARTING_OFFSETS, "earliest");
+            c.set(JobOptions.STARTING_OFFSETS, JobOptions.StartingOffsets.EARLIEST);
             kafka.createTopics(1, c.get(JobOptions.PROMPTS_TOPIC), c.get(JobOptions.RESULTS_TOPIC),
                     c.get(JobOptions.DEAD_LETTER_TOPIC));
             c.getOptional(JobOptions.DELTAS_TOPIC).ifPresent(t -> kafka.createTopics(1, t));

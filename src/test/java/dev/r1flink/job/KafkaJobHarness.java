@@ -49,7 +49,7 @@ final class KafkaJobHarness {
         c.set(JobOptions.DEAD_LETTER_TOPIC, deadLetters);
         c.set(JobOptions.GROUP_ID, name);
         c.set(JobOptions.TRANSACTIONAL_ID_PREFIX, name);
-        c.set(JobOptions.STARTING_OFFSETS, "earliest");
+        c.set(JobOptions.STARTING_OFFSETS, JobOptions.StartingOffsets.EARLIEST);
         c.set(JobOptions.MODEL_PATH, "/models/tiny-r1.gguf");
         c.set(JobOptions.MODEL_ALIASES, List.of("deepseek-r1-tiny"));
         c.set(JobOptions.ENGINE_FACTORY, ScriptedEngineFactory.class.getName());
