@@ -138,8 +138,9 @@ INLINE __m256i unpack_signed(int type, const uint8_t *blk) {
     return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
 }
 
+/* Row i of the tile is row i * rs of w (rs > 1 spreads the rows: independent memory streams for decode). */
 INLINE void tile_signed(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
-                        const int8_t *xqs, const float *xd, float *out, int out_stride) {
+                        const int8_t *xqs, const float *xd, float *out, int out_stride, int rs) {
     const size_t bb = type == R1K_Q8_0 ? 34 : 18;
     const int nb = cols / 32;
     __m256 acc[4][4];
@@ -149,7 +150,7 @@ INLINE void tile_signed(const int type, const int RT, const int ST, const uint8_
         __m256i wv[4], wp[4];
         __m256 dw[4];
         for (int r = 0; r < RT; r++) {
-            const uint8_t *blk = w + r * row_bytes + k * bb;
+            const uint8_t *blk = w + (size_t) r * rs * row_bytes + k * bb;
             dw[r] = _mm256_set1_ps(fp16(blk));
             wv[r] = unpack_signed(type, blk);
             wp[r] = signed_prep(wv[r]);
@@ -164,7 +165,7 @@ INLINE void tile_signed(const int type, const int RT, const int ST, const uint8_
         }
     }
     for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + r] = hsum8(acc[r][s]);
+        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + (size_t) r * rs] = hsum8(acc[r][s]);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ INLINE int kq_corr(const kq_hdr *h, const int16_t *bs) {
 /* hdr: [RT][nb] headers of the tile's rows (row r at hdr + r * hdr_stride) */
 INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
                         const kq_hdr *hdr, int hdr_stride, const int8_t *xqs, const float *xd, const int16_t *xbs,
-                        float *out, int out_stride) {
+                        float *out, int out_stride, int rs) {
     const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
     const int nb = cols / 256;
     __m256 acc[4][4];
@@ -250,7 +251,7 @@ INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_
         const uint8_t *blk[4];
         const kq_hdr *h[4];
         for (int r = 0; r < RT; r++) {
-            blk[r] = w + r * row_bytes + k * bb;
+            blk[r] = w + (size_t) r * rs * row_bytes + k * bb;
             h[r] = hdr + (size_t) r * hdr_stride + k;
         }
         __m256i lanes[4][4];
@@ -276,15 +277,16 @@ INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_
         }
     }
     for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + r] = hsum8(acc[r][s]) - m[r][s];
+        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + (size_t) r * rs] = hsum8(acc[r][s]) - m[r][s];
 }
 
 /* ---------------------------------------------------------------------------------------------------------
  * Drivers: full tiles, then the leftover rows and activation rows with smaller tiles of the same arithmetic.
  */
 
-#define SIGNED_TILE(T, RT, ST) tile_signed(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
-        xqs + (size_t) b * cols, xd + (size_t) b * (cols / 32), out + (size_t) b * out_stride + r, out_stride)
+#define SIGNED_TILE_RS(T, RT, ST, RS) tile_signed(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
+        xqs + (size_t) b * cols, xd + (size_t) b * (cols / 32), out + (size_t) b * out_stride + r, out_stride, RS)
+#define SIGNED_TILE(T, RT, ST) SIGNED_TILE_RS(T, RT, ST, 1)
 
 INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
                           const uint8_t *xq, int batch, float *out, int out_stride) {
@@ -296,10 +298,10 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
         int b1 = batch - b0 < chunk ? batch : b0 + chunk;
         int r = row_from;
         if (b1 - b0 == 1) {
-            /* decode: 4 rows at a time, one activation row */
-            int b = b0;
-            for (; r + 4 <= row_to; r += 4) SIGNED_TILE(type, 4, 1);
-            for (; r < row_to; r++) SIGNED_TILE(type, 1, 1);
+            /* decode: 4 rows a quarter of the range apart (4 memory streams), one activation row */
+            int b = b0, q = (row_to - row_from) / 4;
+            for (; r < row_from + q; r++) SIGNED_TILE_RS(type, 4, 1, q);
+            for (r = row_from + 4 * q; r < row_to; r++) SIGNED_TILE(type, 1, 1);
             continue;
         }
         for (; r + SIGNED_RT <= row_to; r += SIGNED_RT) {
@@ -317,7 +319,7 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
 
 #define KQ_TILE(T, RT, ST) tile_kquant(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
         hdr + (size_t) (r - r0) * nb, nb, xqs + (size_t) b * cols, xd + (size_t) b * (cols / 256), \
-        xbs + (size_t) b * (cols / 16), out + (size_t) b * out_stride + r, out_stride)
+        xbs + (size_t) b * (cols / 16), out + (size_t) b * out_stride + r, out_stride, 1)
 
 /* Rows whose headers are decoded together: the scratch is [KQ_ROWS][nb] headers, nb <= KQ_MAX_BLOCKS. */
 #define KQ_ROWS 8
@@ -333,7 +335,6 @@ INLINE void kquant_rows(const int type, const uint8_t *w, size_t row_bytes, int 
     int r = r0;
     if (b1 - b0 == 1) {
         int b = b0;
-        for (; r + 4 <= r1; r += 4) KQ_TILE(type, 4, 1);
         for (; r < r1; r++) KQ_TILE(type, 1, 1);
         return;
     }
@@ -364,6 +365,22 @@ INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, in
     if (rows_per == 0) {
         /* rows of more than KQ_MAX_BLOCKS blocks (over 32768 columns; no R1 model has them): the reference */
         r1k_kernels_scalar()->matmul(type, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride);
+        return;
+    }
+    if (batch == 1 && row_to - row_from >= 4) {
+        /* decode: 4 rows a quarter of the range apart (4 memory streams); their headers decoded per group */
+        int q = (row_to - row_from) / 4;
+        for (int g = 0; g < q; g++) {
+            int r = row_from + g;
+            for (int i = 0; i < 4; i++)
+                for (int k = 0; k < nb; k++)
+                    kq_header(type, w + (size_t) (r + i * q) * row_bytes + k * (r1k_block_bytes(type)), &hdr[(size_t) i * nb + k]);
+            tile_kquant(type, 4, 1, w + (size_t) r * row_bytes, row_bytes, cols, hdr, nb, xqs, xd, xbs, out + r,
+                        out_stride, q);
+        }
+        if (row_from + 4 * q < row_to) {
+            kquant_rows(type, w, row_bytes, cols, row_from + 4 * q, row_to, xqs, xd, xbs, 0, 1, out, out_stride, hdr);
+        }
         return;
     }
     for (int b0 = 0; b0 < batch; b0 += chunk) {
