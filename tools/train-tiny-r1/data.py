@@ -57,7 +57,9 @@ def add_lines(a, b):
 
 
 def sub_lines(a, b):
-    """a - b column by column, a >= b."""
+    """a - b column by column, a >= b. Each column writes x-y-borrow first and only then says whether it must
+    borrow: deciding the borrow before writing the digits (the first model wrote 13-5-0 straight away) was where
+    most subtraction errors came from."""
     da, db = digits_rev(a), digits_rev(b)
     lines, borrow, res = [], 0, ""
     for i in range(len(da)):
@@ -65,7 +67,7 @@ def sub_lines(a, b):
         y = db[i] if i < len(db) else 0
         if x - y - borrow < 0:
             d = x + 10 - y - borrow
-            lines.append(f"{PLACES[i]}: {x + 10}-{y}-{borrow}={d}, borrow 1 → {d}{res}")
+            lines.append(f"{PLACES[i]}: {x}-{y}-{borrow} is below 0, so {x + 10}-{y}-{borrow}={d}, borrow 1 → {d}{res}")
             borrow = 1
         else:
             d = x - y - borrow
@@ -76,6 +78,18 @@ def sub_lines(a, b):
     if stripped != res:
         lines.append(f"drop leading zeros → {stripped}")
     return lines
+
+
+def compare(a, b):
+    """Which of a and b is larger, said the way one checks it: digit counts, then the first differing digit."""
+    sa, sb = str(a), str(b)
+    if len(sa) != len(sb):
+        return f"{a} has {len(sa)} digits and {b} has {len(sb)}, so {a} {'>' if len(sa) > len(sb) else '<'} {b}"
+    for i, (x, y) in enumerate(zip(sa, sb)):
+        if x != y:
+            return (f"{a} and {b} both have {len(sa)} digits; the first digits that differ are the "
+                    f"{PLACES[len(sa) - 1 - i]}, {x} {'>' if x > y else '<'} {y}, so {a} {'>' if x > y else '<'} {b}")
+    return f"{a} = {b}"
 
 
 def mul_lines(a, k):
@@ -151,10 +165,10 @@ def sample(rng):
         else:
             problem = pick(rng, EXPR_TEMPLATES).format(e=f"{a}{pick(rng, SUB_OPS)}{b}")
         if a >= b:
-            intro = f"{a} ≥ {b}, so we subtract {b} from {a} column by column."
+            intro = f"{compare(a, b)}: we subtract {b} from {a} column by column."
             lines = sub_lines(a, b)
         else:
-            intro = f"{a} < {b}, so the result is negative: we subtract {a} from {b} column by column."
+            intro = f"{compare(a, b)}, the result is negative: we subtract {a} from {b} column by column."
             lines = sub_lines(b, a) + [f"negative → -{b - a}"]
     elif r < 0.53:
         a, k = rand_num(rng, rng.randint(1, 4)), rng.choice([0, 1] + list(range(2, 10)) * 3)

@@ -459,8 +459,8 @@ def by_kind(problems, ok):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=None, help="SFT steps instead of the time box (--minutes)")
-    ap.add_argument("--minutes", type=float, default=46.0,
-                    help="time box of SFT in minutes (default 46: the whole recipe then ends in under 60)")
+    ap.add_argument("--minutes", type=float, default=36.0,
+                    help="time box of SFT in minutes (default 36: the whole recipe then ends in ~40)")
     ap.add_argument("--batch-tokens", type=int, default=6144, help="tokens per SFT batch (sequences of similar length)")
     ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
                     help="bfloat16 autocast for SFT matmuls (weights stay F32); auto: on where the CPU has AMX-BF16 "
@@ -474,8 +474,8 @@ def main():
     ap.add_argument("--eval-n", type=int, default=1000, help="held-out problems to evaluate (smoke tests: fewer)")
     ap.add_argument("--resume", default=None, help="skip SFT and load this state dict (e.g. out/sft.pt)")
     ap.add_argument("--init", default=None, help="load this state dict, then continue SFT from it")
-    ap.add_argument("--mix", default="none", help="SFT/GRPO data mix by kind: a sample of kind k is kept with probability w_k / max w "
-                    "(default sub=3,word-sub=3: subtraction was the weakest kind; 'none': 1 each)")
+    ap.add_argument("--mix", default="add=2,sub=2,sub-neg=2,word-sub=2", help="SFT/GRPO data mix by kind: a sample of kind k is kept with probability w_k / max w "
+                    "(default add=2,sub=2,sub-neg=2,word-sub=2: the kinds that learn slowest; 'none': 1 each)")
     ap.add_argument("--val-at", default="0.7,0.85,1.0", help="validation checks in SFT, as fractions of its budget; "
                     "the best of those states (by validation) is kept; '': keep the last")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="checkpoints and logs (not committed)")
