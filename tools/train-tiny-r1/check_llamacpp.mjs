@@ -11,14 +11,15 @@ import { createRequire } from "node:module";
 const require = createRequire(path.join(process.env.NODE_PATH ?? "/tmp/nlc/node_modules", "x.js"));
 const { getLlama, LlamaLogLevel } = await import(require.resolve("node-llama-cpp"));
 
-const [modelPath, field = "f32_ids", nArg = "20"] = process.argv.slice(2);
+const [modelPath, field = "f32_ids", nArg = "1000"] = process.argv.slice(2);
 const here = path.dirname(new URL(import.meta.url).pathname);
 const rows = fs.readFileSync(path.join(here, "pytorch_greedy.jsonl"), "utf8").trim().split("\n")
   .map((l) => JSON.parse(l)).slice(0, Number(nArg));
 
 const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath });
-const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
+const ctx = model.trainContextSize; // the model's own context (qwen2.context_length)
+const context = await model.createContext({ contextSize: ctx, batchSize: ctx, threads: 1 });
 const sequence = context.getSequence();
 const BOS = "<｜begin▁of▁sentence｜>", USER = "<｜User｜>", ASSISTANT = "<｜Assistant｜>";
 
@@ -31,11 +32,11 @@ for (const r of rows) {
   const out = [];
   for await (const t of sequence.evaluate(r.prompt_ids, { temperature: 0 })) {
     out.push(t);
-    if (model.isEogToken(t) || out.length >= 240 || r.prompt_ids.length + out.length >= 256) break;
+    if (model.isEogToken(t) || r.prompt_ids.length + out.length >= ctx) break;
   }
   // node-llama-cpp ends the generator at an end-of-generation token without yielding it, so compare
   // against PyTorch's ids without its final <｜end▁of▁sentence｜> and require that llama.cpp stopped there too.
-  const stopped = !(out.length >= 240 || r.prompt_ids.length + out.length >= 256);
+  const stopped = r.prompt_ids.length + out.length < ctx;
   const eos = model.tokens.eos;
   const want = r[field].at(-1) === eos ? r[field].slice(0, -1) : r[field];
   if (r[field].at(-1) === eos && !stopped) out.push(-1);
@@ -45,7 +46,7 @@ for (const r of rows) {
   if (JSON.stringify(out) === JSON.stringify(want)) same++;
   else console.log(`#${r.id} continuation differs: llama.cpp ${out.length} tokens, pytorch ${want.length}, first difference at ${out.findIndex((t, i) => t !== want[i])}, last ${out.at(-1)} vs ${want.at(-1)}`);
   if (box(text) === box(wantText)) answerSame++;
-  console.log(`#${r.id} ${r.problem} -> ${box(text)} (pytorch ${box(wantText)}, expected ${r.answer})`);
+  console.log(`#${r.id} [${r.kind}] ${r.problem} -> ${box(text)} (pytorch ${box(wantText)}, expected ${r.answer})`);
 }
 console.log(JSON.stringify({ model: path.basename(modelPath), compared: field, n: rows.length,
   promptIdsEqual: promptSame, continuationsEqual: same, boxedAnswersEqual: answerSame }));

@@ -1,14 +1,39 @@
 """Generated arithmetic problems with R1-style step-by-step traces.
 
-Every sample is (problem, trace, answer_text, value). The trace works column by column from the units,
-writing the running result after every column ("→ ...") so the final line is a copy, not a reversal:
-a small transformer copies reliably but reverses digit strings poorly.
+Every sample is (problem, trace, answer_text, value). The trace first restates the problem in one canonical
+form (so the many ways of writing it meet in one place), then works column by column from the units, writing the
+running result after every column ("→ ...") so the final line is a copy, not a reversal: a small transformer
+copies reliably but reverses digit strings poorly. Long multiplication is built from the same steps: one
+number-by-digit product per digit (each a copy of the one-digit multiplication trace), each added to the running
+sum with the addition trace, the two numbers of every addition written out just before it so each column reads
+digits from the line above.
 """
 import random
 
-PLACES = ["units", "tens", "hundreds", "thousands", "ten-thousands"]
+PLACES = ["units", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands", "millions"]
 NAMES = ["Tom", "Anna", "Li", "Sara", "Omar", "Mia", "Ben", "Zoe"]
 ITEMS = ["apples", "books", "coins", "stamps", "marbles", "cards", "pens", "shells"]
+
+# operator spellings: (text between the numbers, weight)
+ADD_OPS = [(" + ", 4), ("+", 2), (" plus ", 2)]
+SUB_OPS = [(" - ", 4), ("-", 2), (" minus ", 2)]
+MUL_OPS = [(" × ", 3), (" * ", 3), ("*", 1), (" x ", 2), (" times ", 2)]
+# question templates around an expression "{e}"; the last ones are bare expressions
+EXPR_TEMPLATES = [("What is {e}?", 4), ("What is {e}", 1), ("What's {e}?", 2), ("What's {e}", 1),
+                  ("Calculate {e}.", 2), ("Calculate {e}", 1), ("Compute {e}.", 2), ("Compute {e}", 1),
+                  ("How much is {e}?", 2), ("How much is {e}", 1), ("what is {e}?", 1), ("{e}", 1),
+                  ("{e} =", 1), ("{e}=?", 1)]
+ADD_WORDS = [("Add {a} and {b}.", 2), ("Add {a} and {b}", 1), ("What is the sum of {a} and {b}?", 1)]
+SUB_WORDS = [("Subtract {b} from {a}.", 2), ("Subtract {b} from {a}", 1)]
+MUL_WORDS = [("Multiply {a} by {b}.", 2), ("Multiply {a} by {b}", 1), ("Multiply {a} and {b}.", 1),
+             ("What is the product of {a} and {b}?", 1)]
+# kinds (reporting and the data mix): add, sub, sub-neg (the second number is larger), mul (by one digit, either
+# order), mul-long (two numbers of 2-3 digits), word-add, word-sub, word-mul
+KINDS = ["add", "sub", "sub-neg", "mul", "mul-long", "word-add", "word-sub", "word-mul"]
+
+
+def pick(rng, options):
+    return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
 
 def digits_rev(n):
@@ -32,6 +57,9 @@ def add_lines(a, b):
 
 
 def sub_lines(a, b):
+    """a - b column by column, a >= b. Each column writes x-y-borrow first and only then says whether it must
+    borrow: deciding the borrow before writing the digits (the first model wrote 13-5-0 straight away) was where
+    most subtraction errors came from."""
     da, db = digits_rev(a), digits_rev(b)
     lines, borrow, res = [], 0, ""
     for i in range(len(da)):
@@ -39,7 +67,7 @@ def sub_lines(a, b):
         y = db[i] if i < len(db) else 0
         if x - y - borrow < 0:
             d = x + 10 - y - borrow
-            lines.append(f"{PLACES[i]}: {x + 10}-{y}-{borrow}={d}, borrow 1 → {d}{res}")
+            lines.append(f"{PLACES[i]}: {x}-{y}-{borrow} is below 0, so {x + 10}-{y}-{borrow}={d}, borrow 1 → {d}{res}")
             borrow = 1
         else:
             d = x - y - borrow
@@ -52,7 +80,22 @@ def sub_lines(a, b):
     return lines
 
 
+def compare(a, b):
+    """Which of a and b is larger, said the way one checks it: digit counts, then the first differing digit."""
+    sa, sb = str(a), str(b)
+    if len(sa) != len(sb):
+        return f"{a} has {len(sa)} digits and {b} has {len(sb)}, so {a} {'>' if len(sa) > len(sb) else '<'} {b}"
+    for i, (x, y) in enumerate(zip(sa, sb)):
+        if x != y:
+            return (f"{a} and {b} both have {len(sa)} digits; the first digits that differ are the "
+                    f"{PLACES[len(sa) - 1 - i]}, {x} {'>' if x > y else '<'} {y}, so {a} {'>' if x > y else '<'} {b}")
+    return f"{a} = {b}"
+
+
 def mul_lines(a, k):
+    """a × k for one digit k; 0 and 1 in one line."""
+    if k <= 1:
+        return [f"any number times {k} is {a * k} → {a * k}"]
     da = digits_rev(a)
     lines, carry, res = [], 0, ""
     for i, x in enumerate(da):
@@ -63,6 +106,24 @@ def mul_lines(a, k):
     if carry:
         res = str(carry) + res
         lines.append(f"last carry {carry} → {res}")
+    return lines
+
+
+def long_mul_lines(a, b):
+    """a × b (b of 2-3 digits): a × each digit of b, shifted by its place, added to the running sum."""
+    lines, total = [], None
+    for j, k in enumerate(digits_rev(b)):
+        lines.append(f"{PLACES[j]} digit {k}: {a} × {k}")
+        lines += mul_lines(a, k)
+        p = a * k * 10 ** j
+        if j:
+            lines[-1] += f", shifted → {p}"
+        if not total or not p:  # nothing to add yet, or nothing to add
+            total = p if total is None or not total else total
+        else:
+            lines.append(f"sum: {total} + {p}")
+            lines += add_lines(total, p)
+            total += p
     return lines
 
 
@@ -78,28 +139,52 @@ def two_operands(rng, maxd=4):
             return rand_num(rng, la), rand_num(rng, lb)
 
 
+def expr_problem(rng, a, b, ops, words):
+    """The problem text: an expression with one of the operator spellings in a question template, or (one time in
+    five) a sentence such as 'Add a and b.'."""
+    if rng.random() < 0.2:
+        return pick(rng, words).format(a=a, b=b)
+    return pick(rng, EXPR_TEMPLATES).format(e=f"{a}{pick(rng, ops)}{b}")
+
+
 def sample(rng):
     """One problem: dict(kind, problem, trace, answer_text, answer)."""
     r = rng.random()
-    if r < 0.30:
-        a, b = two_operands(rng)
+    if r < 0.17:
+        a, b = two_operands(rng, 6)
         kind, op, v = "add", "+", a + b
-        problem = rng.choice(["What is {a} + {b}?", "Calculate {a} + {b}.", "Add {a} and {b}."]).format(a=a, b=b)
+        problem = expr_problem(rng, a, b, ADD_OPS, ADD_WORDS)
         intro = f"We add {a} and {b} column by column."
         lines = add_lines(a, b)
-    elif r < 0.55:
-        a, b = two_operands(rng)
-        a, b = max(a, b), min(a, b)
-        kind, op, v = "sub", "-", a - b
-        problem = rng.choice(["What is {a} - {b}?", "Calculate {a} - {b}.", "Subtract {b} from {a}."]).format(a=a, b=b)
-        intro = f"We subtract {b} from {a} column by column."
-        lines = sub_lines(a, b)
-    elif r < 0.80:
-        a, b = rand_num(rng, rng.randint(2, 4)), rng.randint(2, 9)
+    elif r < 0.36:
+        a, b = two_operands(rng, 6)
+        a, b = (max(a, b), min(a, b)) if rng.random() < 0.6 else (min(a, b), max(a, b))
+        kind, op, v = ("sub" if a >= b else "sub-neg"), "-", a - b
+        if rng.random() < 0.2:
+            problem = pick(rng, SUB_WORDS).format(a=a, b=b)
+        else:
+            problem = pick(rng, EXPR_TEMPLATES).format(e=f"{a}{pick(rng, SUB_OPS)}{b}")
+        if a >= b:
+            intro = f"{compare(a, b)}: we subtract {b} from {a} column by column."
+            lines = sub_lines(a, b)
+        else:
+            intro = f"{compare(a, b)}, the result is negative: we subtract {a} from {b} column by column."
+            lines = sub_lines(b, a) + [f"negative → -{b - a}"]
+    elif r < 0.53:
+        a, k = rand_num(rng, rng.randint(1, 4)), rng.choice([0, 1] + list(range(2, 10)) * 3)
+        big, small = a, k
+        a, b = (k, a) if rng.random() < 0.35 else (a, k)  # the digit may come first
         kind, op, v = "mul", "×", a * b
-        problem = rng.choice(["What is {a} × {b}?", "Calculate {a} × {b}.", "Multiply {a} by {b}."]).format(a=a, b=b)
-        intro = f"We multiply {a} by {b} digit by digit."
-        lines = mul_lines(a, b)
+        problem = expr_problem(rng, a, b, MUL_OPS, MUL_WORDS)
+        intro = f"We multiply {big} by {small} digit by digit."
+        lines = mul_lines(big, small)
+    elif r < 0.85:
+        a, b = rand_num(rng, rng.randint(2, 3)), rand_num(rng, rng.randint(2, 3))
+        kind, op, v = "mul-long", "×", a * b
+        problem = expr_problem(rng, a, b, MUL_OPS, MUL_WORDS)
+        big, small = (a, b) if len(str(a)) >= len(str(b)) else (b, a)
+        intro = f"We multiply {big} by each digit of {small} and add the products."
+        lines = long_mul_lines(big, small)
     else:
         name, item = rng.choice(NAMES), rng.choice(ITEMS)
         w = rng.randrange(3)
@@ -127,7 +212,8 @@ def sample(rng):
     return dict(kind=kind, problem=problem, trace=trace, answer_text=answer_text, answer=v)
 
 
-def heldout(n=500, seed=20261128):
+def heldout(n=1000, seed=20261201):
+    """n distinct problems; the kinds in the proportions of the training stream."""
     rng = random.Random(seed)
     out, seen = [], set()
     while len(out) < n:
@@ -140,6 +226,6 @@ def heldout(n=500, seed=20261128):
 
 if __name__ == "__main__":
     rng = random.Random(0)
-    for _ in range(6):
+    for _ in range(8):
         s = sample(rng)
         print(s["problem"]); print(s["trace"]); print(s["answer_text"]); print()

@@ -1,5 +1,6 @@
-"""Held-out accuracy of a checkpoint, by kind, and on the first 100 problems (greedy, PyTorch; F32 and the
-dequantized Q8_0 weights). Reporting only: nothing here chooses a model.
+"""Held-out accuracy of a checkpoint by kind, on heldout1000.jsonl (every kind and phrasing) and heldout.jsonl (the
+first model's 500), greedy, PyTorch, F32 and the dequantized Q8_0 weights. Reporting only: nothing here chooses a
+model.
 
     /usr/bin/python3 eval_heldout.py out/final.pt
 """
@@ -24,17 +25,13 @@ def main():
         raise SystemExit("checkpoint merges differ from the rebuilt vocabulary")
     model = train.Model(train.Config(len(tok.tokens)))
     model.load_state_dict(state)
-    held = data.heldout(500)
+    here = os.path.dirname(os.path.abspath(__file__))
+    sets = {f: train.read_jsonl(os.path.join(here, f)) for f in ("heldout1000.jsonl", "heldout.jsonl")}
     res = {}
     for name, m in (("f32", model), ("q8_0", train.q8_model(model))):
-        acc, _, ok = train.accuracy(m, tok, held)
-        kinds = {}
-        for p, o in zip(held, ok):
-            k = kinds.setdefault(p["kind"], [0, 0])
-            k[0] += int(o)
-            k[1] += 1
-        res[name] = {"heldout500": acc, "first100": f"{sum(ok[:100])}/100",
-                     "by_kind": {k: f"{a}/{n}" for k, (a, n) in kinds.items()}}
+        for f, held in sets.items():
+            acc, _, ok = train.accuracy(m, tok, held)
+            res[f"{name} {f}"] = {"accuracy": acc, "by_kind": train.by_kind(held, ok)}
     print(json.dumps(res, indent=1))
 
 

@@ -22,7 +22,7 @@ MODELS = os.path.join(REPO, "src", "main", "resources", "dev", "r1flink", "model
 
 # ----------------------------------------------------------------------------------------------------- model
 class Config:
-    def __init__(self, vocab, dim=192, layers=4, heads=4, kv_heads=2, ffn=512, ctx=256, rope_base=10000.0, eps=1e-6):
+    def __init__(self, vocab, dim=192, layers=4, heads=4, kv_heads=2, ffn=512, ctx=640, rope_base=10000.0, eps=1e-6):
         self.vocab, self.dim, self.layers, self.heads, self.kv_heads = vocab, dim, layers, heads, kv_heads
         self.ffn, self.ctx, self.rope_base, self.eps = ffn, ctx, rope_base, eps
         self.head_dim = dim // heads
@@ -55,20 +55,26 @@ class Block(nn.Module):
         c = self.c
         B, T, _ = x.shape
         h = self.attn_norm(x)
-        q = self.wq(h).view(B, T, c.heads, c.head_dim).transpose(1, 2)
-        k = self.wk(h).view(B, T, c.kv_heads, c.head_dim).transpose(1, 2)
+        rep = c.heads // c.kv_heads  # query head h = g * rep + r reads kv head g = h // rep, as llama.cpp's GQA does
+        q = self.wq(h).view(B, T, c.kv_heads, rep, c.head_dim).permute(0, 2, 3, 1, 4)  # [B, kv, rep, T, hd]
+        k = self.wk(h).view(B, T, c.kv_heads, c.head_dim).transpose(1, 2)              # [B, kv, T, hd]
         v = self.wv(h).view(B, T, c.kv_heads, c.head_dim).transpose(1, 2)
         q, k = rope(q, cos, sin), rope(k, cos, sin)
-        if cache is not None:
-            if cache[0] is not None:
-                k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
-            cache[0], cache[1] = k, v
-        rep = c.heads // c.kv_heads  # query head h reads kv head h // rep, as llama.cpp's GQA does
-        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(c.head_dim)
+        if cache is not None:  # [K, V, n]: preallocated to the context, n positions filled
+            if cache[0] is None:
+                cache[0] = torch.zeros(B, c.kv_heads, c.ctx, c.head_dim)
+                cache[1], cache[2] = torch.zeros_like(cache[0]), 0
+            n = cache[2]
+            cache[0][:, :, n:n + T], cache[1][:, :, n:n + T] = k, v
+            cache[2] = n + T
+            k, v = cache[0][:, :, :n + T], cache[1][:, :, :n + T]
+        S = k.shape[2]
+        att = (q.reshape(B, c.kv_heads, rep * T, c.head_dim) @ k.transpose(-1, -2)) / math.sqrt(c.head_dim)
+        att = att.view(B, c.kv_heads, rep, T, S)
         if mask is not None:
             att = att + mask
-        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, -1)
+        y = att.softmax(-1).view(B, c.kv_heads, rep * T, S) @ v  # [B, kv, rep * T, hd]
+        y = y.view(B, c.kv_heads, rep, T, c.head_dim).permute(0, 3, 1, 2, 4).reshape(B, T, -1)
         x = x + self.wo(y)
         h = self.ffn_norm(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
@@ -100,12 +106,18 @@ class Model(nn.Module):
             elif n.endswith("bias"):
                 nn.init.zeros_(p)
 
-    def forward(self, ids, pos0=0, caches=None):
+    def forward(self, ids, pos0=0, caches=None, pad=None):
+        """pad: (B,) count of left-padding tokens per row, masked out as keys. RoPE scores depend only on the
+        distance between positions, so a row shifted right by its padding scores as it would alone."""
         B, T = ids.shape
         cos, sin = self.cos[pos0:pos0 + T], self.sin[pos0:pos0 + T]
         mask = None
         if T > 1:
             mask = torch.full((T, pos0 + T), float("-inf")).triu(pos0 + 1)
+        if pad is not None:
+            # finite, so a padding row (all its keys masked) stays a plain average instead of NaN
+            keys = (torch.arange(pos0 + T)[None, :] < pad[:, None]).float() * -1e9  # [B, S]
+            mask = keys[:, None, None, None, :] + (0 if mask is None else mask)
         x = self.embed(ids)
         for i, b in enumerate(self.blocks):
             x = b(x, cos, sin, mask, None if caches is None else caches[i])
@@ -117,7 +129,7 @@ class Model(nn.Module):
 def generate(model, prompt, n, max_new, eos, temperature=0.0, gen=None):
     """n continuations of one prompt (list of ids) with a KV cache; greedy when temperature == 0.
     Returns lists of new ids, each ending at (and including) eos if produced."""
-    caches = [[None, None] for _ in model.blocks]
+    caches = [[None, None, 0] for _ in model.blocks]
     ids = torch.tensor([prompt] * n)
     logits = model(ids, 0, caches)[:, -1]
     out, done = [[] for _ in range(n)], [False] * n
@@ -139,31 +151,41 @@ def generate(model, prompt, n, max_new, eos, temperature=0.0, gen=None):
 
 
 @torch.no_grad()
-def greedy_batch(model, prompts, max_new, eos):
-    """Greedy continuations for many prompts: grouped by prompt length so each group runs in lockstep."""
-    groups = {}
-    for i, p in enumerate(prompts):
-        groups.setdefault(len(p), []).append(i)
+def greedy_batch(model, prompts, max_new, eos, rows=128):
+    """Greedy continuations for many prompts, `rows` at a time in lockstep: prompts sorted by length, each chunk
+    left-padded to its longest (padding masked). A row stops at eos or at the context; finished rows leave the
+    batch (their cache rows dropped) once a quarter of it is done, so a chunk costs about what its rows generate."""
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     res = [None] * len(prompts)
-    for L, idx in groups.items():
-        for s in range(0, len(idx), 64):
-            chunk = idx[s:s + 64]
-            caches = [[None, None] for _ in model.blocks]
-            ids = torch.tensor([prompts[i] for i in chunk])
-            logits = model(ids, 0, caches)[:, -1]
-            out, done, pos = [[] for _ in chunk], [False] * len(chunk), L
-            for _ in range(max_new):
-                nxt = logits.argmax(-1)
-                for j in range(len(chunk)):
-                    if not done[j]:
-                        out[j].append(int(nxt[j]))
-                        done[j] = int(nxt[j]) == eos
-                if all(done) or pos >= model.c.ctx:
-                    break
-                logits = model(nxt[:, None], pos, caches)[:, -1]
-                pos += 1
-            for j, i in enumerate(chunk):
-                res[i] = out[j]
+    for s in range(0, len(order), rows):
+        chunk = order[s:s + rows]
+        L = max(len(prompts[i]) for i in chunk)
+        pad = torch.tensor([L - len(prompts[i]) for i in chunk])
+        caches = [[None, None, 0] for _ in model.blocks]
+        ids = torch.tensor([[eos] * (L - len(prompts[i])) + prompts[i] for i in chunk])
+        logits = model(ids, 0, caches, pad)[:, -1]
+        live, pos = list(chunk), L  # the prompt of each batch row
+        out, done = {i: [] for i in chunk}, set()
+        for _ in range(max_new):
+            nxt = logits.argmax(-1).tolist()
+            for j, i in enumerate(live):
+                if i not in done:
+                    out[i].append(nxt[j])
+                    if nxt[j] == eos or len(prompts[i]) + len(out[i]) >= model.c.ctx:
+                        done.add(i)
+            if len(done) == len(chunk) or pos >= model.c.ctx:
+                break
+            nxt = torch.tensor(nxt)
+            finished = [j for j, i in enumerate(live) if i in done]
+            if len(finished) * 4 >= len(live):
+                keep = torch.tensor([j for j, i in enumerate(live) if i not in done])
+                for cache in caches:
+                    cache[0], cache[1] = cache[0][keep], cache[1][keep]
+                live, pad, nxt = [live[j] for j in keep.tolist()], pad[keep], nxt[keep]
+            logits = model(nxt[:, None], pos, caches, pad)[:, -1]
+            pos += 1
+        for i in chunk:
+            res[i] = out[i]
     return res
 
 
@@ -178,7 +200,7 @@ def parse(text):
     return (int(m[-1]) if m else None), well
 
 
-def accuracy(model, tok, problems, max_new=240):
+def accuracy(model, tok, problems, max_new=600):
     model.eval()
     outs = greedy_batch(model, [tok.prompt(p["problem"]) for p in problems], max_new, tok.id[bpe.EOS])
     ok = [parse(tok.decode(o))[0] == p["answer"] for o, p in zip(outs, problems)]
@@ -212,11 +234,26 @@ def draw(rng, exclude, mix):
         return s
 
 
-def batch_of(tok, rng, n, exclude, mix=None):
-    seqs = []
-    while len(seqs) < n:
-        s = draw(rng, exclude, mix)
-        seqs.append(tok.sample(s))
+def batches(tok, rng, tokens, exclude, mix=None, pool=256):
+    """Endless batches of about `tokens` tokens each: a pool of samples sorted by length and cut into batches of
+    similar lengths (a long multiplication is three times as long as an addition: padding every sequence to the
+    longest in a random batch would waste most of the compute), the batches of one pool in random order."""
+    while True:
+        seqs = sorted((tok.sample(draw(rng, exclude, mix)) for _ in range(pool)), key=lambda x: len(x[0]))
+        out, cur = [], []
+        for x in seqs:
+            if cur and (len(cur) + 1) * len(x[0]) > tokens:
+                out.append(cur)
+                cur = []
+            cur.append(x)
+        out.append(cur)
+        rng.shuffle(out)
+        for b in out:
+            yield pad(b)
+
+
+def pad(seqs):
+    n = len(seqs)
     T = max(len(x) for x, _ in seqs)
     ids = torch.zeros(n, T, dtype=torch.long)
     tgt = torch.full((n, T), -100, dtype=torch.long)
@@ -227,34 +264,33 @@ def batch_of(tok, rng, n, exclude, mix=None):
 
 
 def sft(model, tok, args, exclude, log, val=None):
-    """AdamW, warmup 50 steps then cosine to 0.1 lr. With --val-every (minutes) and a validation set, the
-    validation accuracy is measured every so often (time not counted in the budget) and the best state,
-    the starting one included, is what SFT returns: selection by validation only."""
+    """AdamW, warmup 50 steps then cosine to 0.1 lr. With --val-at (fractions of the SFT budget) and a validation
+    set, the validation accuracy is measured at those points (time not counted in the budget) and the best of those
+    states is what SFT returns: selection by validation only. (Early checks only cost time: a long trace is right
+    only once every digit of it is.)"""
     import copy
     rng = random.Random(args.seed + 1)
     mix = parse_mix(args.mix)
-    best, best_acc, paused, next_val = None, -1.0, 0.0, None
-    if val is not None and args.val_every:
-        best_acc, _, _ = accuracy(model, tok, val)
-        best = copy.deepcopy(model.state_dict())
-        log(f"sft start: validation {best_acc:.3f}")
-        next_val = args.val_every * 60
+    best, best_acc, paused = None, -1.0, 0.0
+    checks = sorted(float(x) for x in args.val_at.split(",") if x.strip()) if val is not None else []
     decay = [p for p in model.parameters() if p.dim() == 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95))
     t0, step, ema = time.time(), 0, None
     budget = None if args.steps else args.minutes * 60
+    stream = batches(tok, rng, args.batch_tokens, exclude, mix)
     while True:
         el = time.time() - t0 - paused
         frac = el / budget if budget else step / args.steps
-        if next_val is not None and (el >= next_val or frac >= 1.0):
+        if checks and frac >= checks[0]:
+            while checks and frac >= checks[0]:
+                checks.pop(0)
             t1 = time.time()
-            acc, _, _ = accuracy(model, tok, val)
+            acc, _, ok = accuracy(model, tok, val)
             if acc > best_acc:
                 best_acc, best = acc, copy.deepcopy(model.state_dict())
-            log(f"sft step {step}: validation {acc:.3f} (best {best_acc:.3f})")
-            next_val += args.val_every * 60
+            log(f"sft step {step}: validation {acc:.3f} (best {best_acc:.3f}) {by_kind(val, ok)}")
             paused += time.time() - t1
         if frac >= 1.0:
             break
@@ -262,8 +298,10 @@ def sft(model, tok, args, exclude, log, val=None):
         lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, tgt = batch_of(tok, rng, args.batch, exclude, mix)
-        loss = F.cross_entropy(model(ids).reshape(-1, model.c.vocab), tgt.reshape(-1), ignore_index=-100)
+        ids, tgt = next(stream)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            logits = model(ids)
+        loss = F.cross_entropy(logits.float().reshape(-1, model.c.vocab), tgt.reshape(-1), ignore_index=-100)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -388,27 +426,61 @@ def read_chat_template():
 
 
 # ------------------------------------------------------------------------------------------------------- main
+def cpu_has_bf16():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(path, problems):
+    with open(path, "w", encoding="utf-8") as f:
+        for i, p in enumerate(problems):
+            f.write(json.dumps({"id": i, "kind": p["kind"], "problem": p["problem"], "answer": p["answer"]},
+                               ensure_ascii=False) + "\n")
+
+
+def by_kind(problems, ok):
+    kinds = {}
+    for p, o in zip(problems, ok):
+        k = kinds.setdefault(p["kind"], [0, 0])
+        k[0] += int(o)
+        k[1] += 1
+    return {k: f"{a}/{n}" for k, (a, n) in sorted(kinds.items())}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=None, help="SFT steps instead of the time box (--minutes)")
-    ap.add_argument("--minutes", type=float, default=46.0,
-                    help="time box of SFT in minutes (default 46: the whole recipe then ends in under 60)")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--minutes", type=float, default=36.0,
+                    help="time box of SFT in minutes (default 36: the whole recipe then ends in ~40)")
+    ap.add_argument("--batch-tokens", type=int, default=6144, help="tokens per SFT batch (sequences of similar length)")
+    ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                    help="bfloat16 autocast for SFT matmuls (weights stay F32); auto: on where the CPU has AMX-BF16 "
+                         "or AVX512-BF16 (this machine: about 3x the F32 matmul speed)")
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--grpo-minutes", type=float, default=4.0, help="0 skips GRPO")
+    ap.add_argument("--grpo-minutes", type=float, default=0.0, help="GRPO after SFT; 0 (default) skips it")
     ap.add_argument("--grpo-lr", type=float, default=5e-5)
     ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (one beat two on a shared 2-core machine)")
-    ap.add_argument("--eval-n", type=int, default=500, help="held-out problems to evaluate (smoke tests: fewer)")
+    ap.add_argument("--eval-n", type=int, default=1000, help="held-out problems to evaluate (smoke tests: fewer)")
     ap.add_argument("--resume", default=None, help="skip SFT and load this state dict (e.g. out/sft.pt)")
     ap.add_argument("--init", default=None, help="load this state dict, then continue SFT from it")
-    ap.add_argument("--mix", default="sub=3,word-sub=3", help="SFT/GRPO data mix by kind: a sample of kind k is kept with probability w_k / max w "
-                    "(default sub=3,word-sub=3: subtraction was the weakest kind; 'none': 1 each)")
-    ap.add_argument("--val-every", type=float, default=5, help="minutes between validation checks in SFT; "
-                    "the best state (by validation) is kept; 0: keep the last")
+    ap.add_argument("--mix", default="add=2,sub=2,sub-neg=2,word-sub=2", help="SFT/GRPO data mix by kind: a sample of kind k is kept with probability w_k / max w "
+                    "(default add=2,sub=2,sub-neg=2,word-sub=2: the kinds that learn slowest; 'none': 1 each)")
+    ap.add_argument("--val-at", default="0.7,0.85,1.0", help="validation checks in SFT, as fractions of its budget; "
+                    "the best of those states (by validation) is kept; '': keep the last")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="checkpoints and logs (not committed)")
     args = ap.parse_args()
+    args.bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_has_bf16())
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
@@ -418,14 +490,13 @@ def main():
     def log(msg):
         print(f"[{(time.time() - T0) / 60:6.1f} min] {msg}", flush=True)
 
-    held = data.heldout(500)
-    val = data.heldout(200, seed=777)  # decides whether GRPO is kept; held-out only reports
-    exclude = {p["problem"] for p in held} | {p["problem"] for p in val}
-    held_eval, val = held[:args.eval_n], val[:max(1, args.eval_n * 2 // 5)]
-    with open(os.path.join(HERE, "heldout.jsonl"), "w", encoding="utf-8") as f:
-        for i, p in enumerate(held):
-            f.write(json.dumps({"id": i, "kind": p["kind"], "problem": p["problem"], "answer": p["answer"]},
-                               ensure_ascii=False) + "\n")
+    held = data.heldout(1000)  # every kind and phrasing: heldout1000.jsonl
+    old = read_jsonl(os.path.join(HERE, "heldout.jsonl"))  # the first model's 500 (its generator's phrasings)
+    val = data.heldout(200, seed=777)  # selection (best SFT state, GRPO kept or not); held-out only reports
+    exclude = {p["problem"] for p in held} | {p["problem"] for p in val} | {p["problem"] for p in old}
+    held_eval, val = held[:args.eval_n], val[:max(1, args.eval_n // 5)]
+    old_eval = old[:max(1, args.eval_n // 2)]
+    write_jsonl(os.path.join(HERE, "heldout1000.jsonl"), held)
 
     rng = random.Random(args.seed)
     texts = []
@@ -451,24 +522,22 @@ def main():
         torch.save(model.state_dict(), os.path.join(args.out, "sft.pt"))
 
     acc_val, _, _ = accuracy(model, tok, val)
-    acc_sft, outs_sft, _ = accuracy(model, tok, held_eval)
-    log(f"after SFT: validation {acc_val:.3f}, held-out {acc_sft:.3f}")
-    report = dict(params=n_params, vocab=len(tok.tokens), sft_steps=steps, sft_minutes=secs / 60, sft_loss=loss,
-                  val_sft=acc_val, heldout_sft=acc_sft)
+    log(f"after SFT: validation {acc_val:.3f}")
+    report = dict(params=n_params, vocab=len(tok.tokens), bf16=args.bf16, sft_steps=steps, sft_minutes=secs / 60,
+                  sft_loss=loss, val_sft=acc_val)
 
     if args.grpo_minutes > 0:
         import copy
         before = copy.deepcopy(model.state_dict())
         groups, updates, gsecs = grpo(model, tok, args, exclude, log)
         acc_val2, _, _ = accuracy(model, tok, val)
-        acc_rl, outs_rl, _ = accuracy(model, tok, held_eval)
+        acc_rl, _, _ = accuracy(model, tok, held_eval)
         keep = acc_val2 > acc_val
         log(f"after GRPO ({groups} groups, {updates} updates, {gsecs / 60:.1f} min): validation {acc_val2:.3f}, "
             f"held-out {acc_rl:.3f} -> {'kept' if keep else 'discarded'}")
         report.update(grpo_groups=groups, grpo_updates=updates, grpo_minutes=gsecs / 60, val_grpo=acc_val2,
                       heldout_grpo=acc_rl, grpo_kept=keep)
         if keep:
-            outs_sft = outs_rl
             torch.save(model.state_dict(), os.path.join(args.out, "grpo.pt"))
         else:
             model.load_state_dict(before)
@@ -480,22 +549,37 @@ def main():
         export(model, tok, path, quant, template)
         log(f"wrote {path} ({os.path.getsize(path)} bytes)")
     qm = q8_model(model)
-    acc_q8, outs_q8, _ = accuracy(qm, tok, held_eval)
-    report["heldout_q8_0_pytorch"] = acc_q8
-    log(f"held-out with Q8_0 weights (PyTorch): {acc_q8:.3f}")
-    # PyTorch greedy continuations, for check_llamacpp.mjs
+    for name, m in (("f32", model), ("q8_0", qm)):
+        acc, _, ok = accuracy(m, tok, held_eval)
+        acc_old, _, ok_old = accuracy(m, tok, old_eval)
+        report[f"heldout1000_{name}"] = acc
+        report[f"heldout1000_{name}_by_kind"] = by_kind(held_eval, ok)
+        report[f"heldout500_{name}"] = acc_old
+        report[f"heldout500_{name}_by_kind"] = by_kind(old_eval, ok_old)
+        log(f"{name} (PyTorch): held-out 1000 {acc:.3f} {by_kind(held_eval, ok)}; "
+            f"old held-out 500 {acc_old:.3f} {by_kind(old_eval, ok_old)}")
+    # PyTorch greedy continuations (one sequence at a time, no padding), for check_llamacpp.mjs: the first
+    # problems of every kind of the new held-out set, then the first of the old one
+    picked, per = [], {}
+    for p in held_eval:
+        if per.get(p["kind"], 0) < 5:
+            per[p["kind"]] = per.get(p["kind"], 0) + 1
+            picked.append(p)
+    picked += old_eval[:8]
     with open(os.path.join(HERE, "pytorch_greedy.jsonl"), "w", encoding="utf-8") as f:
-        for i, p in enumerate(held_eval[:40]):
-            f.write(json.dumps({"id": i, "problem": p["problem"], "answer": p["answer"],
-                                "prompt_ids": tok.prompt(p["problem"]),
-                                "f32_ids": outs_sft[i], "q8_0_ids": outs_q8[i],
-                                "f32_text": tok.decode(outs_sft[i])}, ensure_ascii=False) + "\n")
+        for i, p in enumerate(picked):
+            prompt = tok.prompt(p["problem"])
+            budget = model.c.ctx - len(prompt)
+            o32 = generate(model.eval(), prompt, 1, budget, eos)[0]
+            o8 = generate(qm.eval(), prompt, 1, budget, eos)[0]
+            f.write(json.dumps({"id": i, "kind": p["kind"], "problem": p["problem"], "answer": p["answer"],
+                                "prompt_ids": prompt, "f32_ids": o32, "q8_0_ids": o8,
+                                "f32_text": tok.decode(o32)}, ensure_ascii=False) + "\n")
     torch.save({"state": model.state_dict(), "merges": tok.merges}, os.path.join(args.out, "final.pt"))
     report["total_minutes"] = (time.time() - T0) / 60
     with open(os.path.join(HERE, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     log("report: " + json.dumps(report))
-    del eos
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import dev.r1flink.job.JobDefinition;
 import dev.r1flink.job.JobOptions;
 import dev.r1flink.job.R1FlinkJob;
 import dev.r1flink.local.LocalDemo;
+import dev.r1flink.model.BundledModels;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,7 +35,7 @@ public final class DemoCommand implements Callable<Integer> {
     Path sqlFile;
 
     @Option(names = "--model", paramLabel = "GGUF", description = "Model: a GGUF file (a real R1 model) or bundled:NAME; overrides model.path "
-            + "(default: the bundled tiny-r1-arith, a small reasoning model trained by the project).")
+            + "(default: the bundled tiny-r1-arith, a small model trained by the project that only does arithmetic).")
     String model;
 
     @Option(names = "--prompts", paramLabel = "JSONL", description = "Prompt events, one JSON object a line "
@@ -66,6 +67,8 @@ public final class DemoCommand implements Callable<Integer> {
             Path mp = Path.of(p);
             if (!mp.isAbsolute() && !p.contains(":")) conf.set(JobOptions.MODEL_PATH, home.resolve(mp).toString());
         });
+        String about = BundledModels.about(conf.getOptional(JobOptions.MODEL_PATH).orElse(null));
+        if (about != null) System.out.println(about);
         Path promptFile = prompts != null ? prompts : home.resolve("jobs/local-demo.prompts.jsonl");
         LocalDemo demo = new LocalDemo(conf, LocalDemo.prompts(promptFile), System.out).streaming(stream);
         if (sql || sqlFile != null) {

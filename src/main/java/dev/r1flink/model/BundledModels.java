@@ -17,8 +17,8 @@ import java.util.List;
  * }</pre>
  *
  * <p>{@code tiny-r1-arith} is a 1.8M-parameter qwen2 model trained by {@code tools/train-tiny-r1}: it reasons through
- * multi-digit arithmetic in R1's format. It exists so the demo and the end-to-end tests show real reasoning; real
- * deployments point the model path at a real R1 GGUF.
+ * arithmetic in R1's format ({@link #TINY_R1_ARITH_CAN}). It exists so the demo and the end-to-end tests show real
+ * reasoning; real deployments point the model path at a real R1 GGUF.
  */
 public final class BundledModels {
 
@@ -30,7 +30,21 @@ public final class BundledModels {
             new String[] {"tiny-r1-arith", "tiny-r1-arith-q8_0.gguf"},
             new String[] {"tiny-r1-arith-f32", "tiny-r1-arith-f32.gguf"});
 
+    /** What tiny-r1-arith was trained to do (and nothing else), for people about to type their own prompts. */
+    public static final String TINY_R1_ARITH_CAN = "a demo model that only does arithmetic: + and - of whole numbers up "
+            + "to 6 digits, one of them at least 2 digits (negative results too), a number times a digit, products of two numbers up to 3 digits "
+            + "(long multiplication), and word problems of the kind 'has 12 and gets 5 more', 'gives away 5', "
+            + "'3 boxes of 12'; written as 'What is 12 * 4?', '12x4', '15 minus 29', 'Compute 250100+37' and the like";
+
     private BundledModels() {
+    }
+
+    /** A line saying what a bundled model can do, or null for any other model path. */
+    public static String about(String modelPath) {
+        return modelPath != null && modelPath.startsWith(SCHEME + "tiny-r1-arith")
+                ? modelPath.substring(SCHEME.length()) + ": " + TINY_R1_ARITH_CAN + ". For real prompts point --model "
+                        + "at a real R1 GGUF."
+                : null;
     }
 
     public static List<String> names() {

@@ -30,15 +30,19 @@ class DemoCommandITCase {
         String out = buf.toString(StandardCharsets.UTF_8);
         System.out.println(out);
         assertEquals(0, rc, out);
-        for (int i = 1; i <= 8; i++) assertTrue(out.contains("demo-" + i + "  [tiny-r1-arith, "), "result demo-" + i);
-        assertTrue(out.contains("[8/8]"), "progress counts to 8");
+        for (int i = 1; i <= 12; i++) assertTrue(out.contains("demo-" + i + "  [tiny-r1-arith, "), "result demo-" + i);
+        assertTrue(out.contains("[12/12]"), "progress counts to 12");
+        assertTrue(out.contains("tiny-r1-arith: a demo model that only does arithmetic")
+                && out.contains("point --model at a real R1 GGUF"), "says what the bundled model can do: " + out);
         assertTrue(out.contains("tok/s"), out);
-        // the model really reasons: greedy, it gets these sample problems right (their expected answers)
+        // the model really reasons: greedy, it gets these sample problems right (their expected answers), the
+        // `*` product, the long multiplication, the negative difference and the 6-digit sum without spaces included
         for (String boxed : new String[] {"\\boxed{432}", "\\boxed{3089}", "\\boxed{495}", "\\boxed{248}",
-                "\\boxed{405}", "\\boxed{23300}"}) {
+                "\\boxed{405}", "\\boxed{23300}", "\\boxed{48}", "\\boxed{29495}", "\\boxed{-14}",
+                "\\boxed{250137}"}) {
             assertTrue(out.contains(boxed), "answer " + boxed + " in\n" + out);
         }
-        assertTrue(out.contains("done: 8 results, 0 dead letters"), out);
+        assertTrue(out.contains("done: 12 results, 0 dead letters"), out);
     }
 
     @Test

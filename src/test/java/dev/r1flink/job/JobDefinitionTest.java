@@ -63,7 +63,7 @@ class JobDefinitionTest {
         JobSettings s = JobSettings.from(c);
         assertEquals("/x/other.gguf", s.modelPath);
         assertEquals(3, s.asyncCapacity);
-        assertEquals(224, s.maxTokens, "nested generation.max-tokens from the file");
+        assertEquals(620, s.maxTokens, "nested generation.max-tokens from the file");
         assertEquals("tiny-r1-arith", s.modelName);
         assertEquals(Duration.ofSeconds(1), c.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
         assertEquals(Map.of("max-sequences", "8", "kv-cache-bytes", (256L << 20) + "b"), s.engineOptions,

@@ -16,9 +16,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The bundled tiny-r1-arith model runs token for token as in PyTorch and llama.cpp. {@code pytorch_greedy.jsonl}
- * holds, for the first 40 held-out problems, the prompt ids and PyTorch's greedy ids with the Q8_0 weights; llama.cpp
- * (node-llama-cpp 3.21.1) reproduces them 40/40 ({@code tools/train-tiny-r1/check_llamacpp.mjs}, report.json). Here
- * our tokenizer + chat template must give the same prompt ids, and our forward pass the same greedy ids.
+ * holds, for 48 held-out problems (the first five of every kind in {@code heldout1000.jsonl}, long multiplication
+ * and negative differences included, then the first eight of the old {@code heldout.jsonl}), the prompt ids and
+ * PyTorch's greedy ids with the Q8_0 weights; llama.cpp (node-llama-cpp 3.21.1) reproduces them
+ * ({@code tools/train-tiny-r1/check_llamacpp.mjs}, {@code llamacpp-check-q8_0.txt}). Here our tokenizer + chat
+ * template must give the same prompt ids, and our forward pass the same greedy ids.
  */
 class TinyR1ArithParityTest {
 
@@ -31,7 +33,7 @@ class TinyR1ArithParityTest {
         ChatTemplate template = new ChatTemplate(new BpeTokenizer(Vocabulary.load(gguf)));
         int vocab = model.config.vocabSize();
         List<String> lines = Files.readAllLines(Path.of("tools/train-tiny-r1/pytorch_greedy.jsonl"));
-        assertEquals(40, lines.size());
+        assertEquals(48, lines.size());
         try (Parallel parallel = new Parallel(2)) {
             ModelRunner runner = new ModelRunner(model);
             for (String line : lines) {
