@@ -23,8 +23,15 @@ import org.junit.jupiter.api.Test;
  * and phrasing the generator has, long multiplication and negative differences included), at least 97% right, and
  * {@code heldout.jsonl} (the first model's 500, its narrower phrasings), at least 99% right. Scores by kind are
  * printed; the shipped model's numbers are in {@code tools/train-tiny-r1/README.md}.
+ *
+ * <p>Both whole sets run by default (~40 s on 2 idle cores with the native kernels; 97.9% and 99.6%, 2026-12-01).
+ * On a loaded machine {@code -Dr1.heldout.quick=true} runs every 5th problem (200 and 100, every kind still
+ * present) against bounds of 95% and 98%.
  */
 class TinyR1ArithTest {
+
+    private static final boolean FULL = !Boolean.getBoolean("r1.heldout.quick");
+    private static final int EVERY = FULL ? 1 : 5;
 
     private static final Pattern BOXED = Pattern.compile("\\\\boxed\\{(-?\\d+)\\}");
     private static final Pattern ANSWER = Pattern.compile("\"answer\":\\s*(-?\\d+)");
@@ -34,23 +41,27 @@ class TinyR1ArithTest {
     @Test
     void answersTheHeldOutSetOfEveryKindAndPhrasing() throws Exception {
         Score s = score(Path.of("tools/train-tiny-r1/heldout1000.jsonl"));
-        assertEquals(1000, s.total);
+        assertEquals(1000 / EVERY, s.total);
         for (String kind : List.of("add", "sub", "sub-neg", "mul", "mul-long", "word-add", "word-sub", "word-mul")) {
             assertTrue(s.byKind.containsKey(kind), "held-out set covers " + kind + ": " + s.byKind.keySet());
         }
-        assertTrue(s.correct >= 970, s.report());
+        assertTrue(s.correct >= (FULL ? 970 : 190), s.report());
     }
 
     @Test
     void stillAnswersTheFirstModelsHeldOutSet() throws Exception {
         Score s = score(Path.of("tools/train-tiny-r1/heldout.jsonl"));
-        assertEquals(500, s.total);
-        assertTrue(s.correct >= 495, s.report());
+        assertEquals(500 / EVERY, s.total);
+        assertTrue(s.correct >= (FULL ? 495 : 98), s.report());
     }
 
     /** Right answers, overall and by kind, of greedy generations for every problem of a held-out file. */
     private static Score score(Path file) throws Exception {
-        List<String> lines = Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList();
+        List<String> all = Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList();
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < all.size(); i += EVERY) {
+            lines.add(all.get(i));
+        }
         // the longest trace (a 3-digit by 3-digit product) is ~590 tokens; the context is 640
         EngineOptions o = EngineOptions.builder().threads(2).maxSequences(32).maxBatchTokens(512)
                 .kvCacheBytes(128L << 20).maxWait(Duration.ofMillis(2)).build();
