@@ -24,7 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  * columns to floats once and runs a register-blocked micro-kernel (4 rows x 4 vectors) over it, so each weight block
  * is read from memory and decoded once for the whole batch. The 4 rows of a tile lie a quarter of the row range
  * apart: 4 independent memory streams in different pages (see docs/benchmarks.md). Types with fused kernels
- * ({@link #dot4}: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; {@link #dot4x4}: Q8_0, Q4_0) decode straight into registers for
+ * ({@link #dot4}: Q8_0, Q4_0, Q4_K; {@link #dot4x4}: Q8_0, Q4_0) decode straight into registers for
  * batches below {@code r1.tensor.fusedBelow} (8), skipping the tile's store and reload.
  *
  * <p>Parallel use: {@code parallel.forRange(rows, 16, (from, to) -> w.matmul(x, xStride, batch, out, rows, from,

@@ -100,47 +100,4 @@ public final class Q6_KTensor extends FloatTensor {
             }
         }
     }
-
-    /**
-     * Two calls of {@link #dot2}: a 4-row body was too big for C2 at real sizes after a long prefill (it stopped
-     * inlining the Vector API calls and boxed every vector, ~10-110 MB per token). Each row's accumulator goes
-     * through the same fma chain as before, so results are unchanged.
-     */
-    @Override
-    protected boolean dot4(int r0, int r1, int r2, int r3, float[] x, int xOffset, float[] acc) {
-        dot2(r0, r1, x, xOffset, acc, 0);
-        dot2(r2, r3, x, xOffset, acc, 2 * Simd.L);
-        return true;
-    }
-
-    /** The accumulators of rows {@code r0} and {@code r1} at {@code acc[at..]} and {@code acc[at + L..]}. */
-    private void dot2(int r0, int r1, float[] x, int xOffset, float[] acc, int at) {
-        byte[] data = this.data;
-        int p0 = offset + r0 * rowBytes, p1 = offset + r1 * rowBytes;
-        FloatVector a0 = FloatVector.zero(Simd.F), a1 = a0;
-        for (int c = 0; c < cols; c += BLOCK, p0 += BYTES, p1 += BYTES) {
-            float d0 = half(data, p0 + 208), d1 = half(data, p1 + 208);
-            // Element e of the block (in steps of L, the order the tile holds them): half n = e/128, quarter
-            // k = (e/32)%4 of it, j = e%32: nibble k/2 of ql[64n + 32(k%2) + j], high bits 2k of qh[32n + j],
-            // scale 8n + 2k + j/16. One flat loop, Vector API calls only.
-            for (int e = 0; e < BLOCK; e += Simd.L) {
-                int n = e >> 7, k = (e >> 5) & 3, j = e & 31;
-                int ql = 64 * n + 32 * (k & 1) + j, qh = 128 + 32 * n + j, sc = 192 + 8 * n + 2 * k + (j >> 4);
-                int lowShift = 4 * (k >> 1), highShift = 2 * k;
-                FloatVector v = FloatVector.fromArray(Simd.F, x, xOffset + c + e);
-                a0 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p0 + ql).reinterpretAsInts()
-                        .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
-                        .or(ByteVector.fromArray(Simd.B, data, p0 + qh).reinterpretAsInts()
-                                .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
-                        .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d0 * data[p0 + sc]).fma(v, a0);
-                a1 = ((FloatVector) ByteVector.fromArray(Simd.B, data, p1 + ql).reinterpretAsInts()
-                        .lanewise(LSHR, lowShift).reinterpretAsBytes().and(LOW)
-                        .or(ByteVector.fromArray(Simd.B, data, p1 + qh).reinterpretAsInts()
-                                .lanewise(LSHR, highShift).lanewise(LSHL, 4).reinterpretAsBytes().and(HIGH2))
-                        .sub(OFFSET).convertShape(B2F, Simd.F, 0)).mul(d1 * data[p1 + sc]).fma(v, a1);
-            }
-        }
-        a0.intoArray(acc, at);
-        a1.intoArray(acc, at + Simd.L);
-    }
 }
