@@ -231,7 +231,9 @@ class ProgressRestoreITCase {
         System.out.printf("progress %s: %d of %d tokens sampled before the failure, %d sampled after it, %d resumed; "
                         + "%d deltas sent again by the replay%n",
                 progress ? "on" : "off", rec.sampledBefore(), totalTokens(), rec.sampledAfter(), rec.resumed(), replayed);
-        assertTrue(replayed > 0, "the failover replayed deltas (deduplicated above)");
+        if (rec.sampledBefore() < totalTokens() * 6 / 10) { // the failover landed mid-generation (see the test)
+            assertTrue(replayed > 0, "the failover replayed deltas (deduplicated above)");
+        }
         return rec;
     }
 
@@ -239,18 +241,19 @@ class ProgressRestoreITCase {
     void afterAFailureGenerationsContinueFromTheCheckpointAndEndIdentical() throws Exception {
         Recovery on = failOnce(true);
         Recovery off = failOnce(false);
-        assertTrue(on.resumed() > 0, "progress was restored: " + on);
-        assertEquals(0, off.resumed(), "progress off: nothing resumed");
         // The work figures below only mean something when the failover landed mid-generation: the failure is
         // injected at 40% of the tokens, but on a busy machine the engines may run far past that before it lands
-        // (seen: all 2,560 tokens sampled first). Then the run still proved the results (above); the work
-        // comparison is reported, not asserted.
+        // (seen: all 2,560 tokens sampled first, nothing left to resume). Then the run still proved the results
+        // (in failOnce); resumption and the work comparison are reported, not asserted. The rescale test below and
+        // the SIGKILL scenario (-Preliability) check resumption too.
         boolean midGeneration = on.sampledBefore() < totalTokens() * 6 / 10 && off.sampledBefore() < totalTokens() * 6 / 10;
         if (!midGeneration) {
             System.out.printf("failover landed late (on %s, off %s of %d tokens sampled first): work not compared%n",
                     on.sampledBefore(), off.sampledBefore(), totalTokens());
             return;
         }
+        assertTrue(on.resumed() > 0, "progress was restored: " + on);
+        assertEquals(0, off.resumed(), "progress off: nothing resumed");
         assertTrue(off.sampledAfter() >= totalTokens() * 9 / 10, "without progress the work starts over: " + off);
         assertTrue(on.sampledAfter() + on.resumed() >= totalTokens() - on.sampledBefore() / 4,
                 "continuations account for the rest: " + on);
