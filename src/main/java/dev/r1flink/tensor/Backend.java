@@ -67,9 +67,4 @@ public enum Backend {
                 ? "native (" + NativeKernels.isaName(NativeKernels.bestIsa()) + ")"
                 : Simd.ENABLED ? "java (Vector API, " + Simd.L + " floats)" : "java (scalar)";
     }
-
-    /** Lower-case name as the settings spell it. */
-    public String setting() {
-        return name().toLowerCase(Locale.ROOT);
-    }
 }
