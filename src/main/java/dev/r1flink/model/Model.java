@@ -163,7 +163,7 @@ public final class Model {
             }
             // swiglu: down(silu(gate(x)) * up(x)), then residual
             s.matmul.run(parallel, s.xb, n, L.ffnGate(), s.hb, L.ffnUp(), s.hb2, null, null);
-            VectorOps.siluMul(s.hb, 0, s.hb2, 0, n * ff);
+            s.siluMul.run(parallel, s.hb, s.hb2, n, ff);
             s.matmul.run(parallel, L.ffnDown(), s.hb, n, s.xb2);
             VectorOps.add(s.x, 0, s.xb2, 0, n * dim);
         }
