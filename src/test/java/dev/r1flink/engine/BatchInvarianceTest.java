@@ -1,7 +1,6 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.model.Model;
-import dev.r1flink.model.ModelRunner;
 import dev.r1flink.model.Synthesizer;
 import dev.r1flink.tensor.Parallel;
 import org.junit.jupiter.api.AfterAll;
@@ -121,15 +120,15 @@ class BatchInvarianceTest {
         for (GenerationRequest r : requests) {
             EngineOptions o = base.toBuilder().maxSequences(1).maxBatchTokens(128).prefixCaching(false)
                     .kvCacheBytes(cellBytes * 16 * 8).build();
-            alone.addAll(run(new ModelForward(new ModelRunner(model, backend)), codec, o, one, List.of(r)));
+            alone.addAll(run(new ModelForward(model, backend), codec, o, one, List.of(r)));
         }
         assertTrue(alone.stream().distinct().count() > 28, "outputs differ between requests");
 
         EngineOptions together = base.toBuilder().maxSequences(8).maxBatchTokens(20).blockSize(4)
                 .kvCacheBytes(cellBytes * 4 * 60).build();
-        Scheduler probe = new Scheduler(new ModelForward(new ModelRunner(model, backend)), codec, together, two);
+        Scheduler probe = new Scheduler(new ModelForward(model, backend), codec, together, two);
         assertTrue(probe.cells.blockCount < 32 * 20 / 4, "pool smaller than all requests' contexts");
-        List<String> batched = run(new ModelForward(new ModelRunner(model, backend)), codec, together, two, requests);
+        List<String> batched = run(new ModelForward(model, backend), codec, together, two, requests);
         for (int i = 0; i < requests.size(); i++) {
             assertEquals(alone.get(i), batched.get(i), "request " + i + " (" + type + " on " + backend + ")");
         }

@@ -4,7 +4,6 @@ import dev.r1flink.engine.sampling.SamplingParams;
 import dev.r1flink.model.LlamaCppGolden;
 import dev.r1flink.model.Model;
 import dev.r1flink.tokenizer.SharedTestData;
-import dev.r1flink.model.ModelRunner;
 import dev.r1flink.model.Synthesizer;
 import dev.r1flink.tensor.Parallel;
 import org.junit.jupiter.api.AfterAll;
@@ -80,7 +79,7 @@ class BatchedLlamaCppParityTest {
         EngineOptions o = EngineOptions.builder().threads(2).thinkPrefix(false).maxWait(Duration.ZERO)
                 .maxSequences(SEQUENCES).maxBatchTokens(16).blockSize(4).kvCacheBytes(64L << 20)
                 .sampling(SamplingParams.GREEDY).prefixCaching(prefixCaching).build();
-        Scheduler s = new Scheduler(new ModelForward(new ModelRunner(model)), new IdCodec(vocabSize), o, parallel);
+        Scheduler s = new Scheduler(new ModelForward(model), new IdCodec(vocabSize), o, parallel);
         List<Sequence> seqs = new ArrayList<>();
         Random r = new Random(7);
         int nextRandom = 0;

@@ -1,7 +1,6 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.model.Model;
-import dev.r1flink.model.ModelRunner;
 import dev.r1flink.model.Synthesizer;
 import dev.r1flink.tensor.Parallel;
 import org.junit.jupiter.api.Test;
@@ -86,7 +85,7 @@ class DecodeAllocationTest {
             prompt.append(1 + t % 200).append(' ');
         }
         try (Parallel p = new Parallel(1)) {
-            Scheduler s = new Scheduler(new ModelForward(new ModelRunner(model, backend)), codec, o, p);
+            Scheduler s = new Scheduler(new ModelForward(model, backend), codec, o, p);
             List<Sequence> seqs = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 // greedy and seeded R1 sampling (the top-p sort must not allocate either)
