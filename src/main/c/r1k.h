@@ -15,7 +15,14 @@
  *     bsums int16 [rows][cols/16]      sums of 16 consecutive qs
  *
  * The arithmetic of one (weight row, activation row) pair is fixed, so every ISA variant, every tile shape and
- * the scalar reference give the same float bit for bit, whatever the batch or the row range:
+ * the scalar reference give the same float bit for bit, whatever the batch or the row range.
+ *
+ * Q8_0 / Q4_0: one float chain per pair, blocks in order: acc = fma((float) dot_k, dw_k * dx_k, acc), dot_k the
+ * exact integer dot product of block k (w: the weight's signed value, q - 8 for Q4_0), dw_k * dx_k one rounded
+ * float product of the two fp16-derived scales; result = acc. Any way of forming dot_k gives the same integer, so
+ * kernels are free to put rows in vector lanes (the packed panels of r1k_x86.c) or reduce lanes horizontally.
+ *
+ * Q4_K / Q5_K / Q6_K:
  *   - lane sums: for each chunk of 32 elements, 8 int32 lanes, lane l = sum of w*x over elements 4l..4l+3 of
  *     the chunk (w: the weight's signed value for q8_0/q4_0; for K-quants the unsigned quant times its
  *     sub-block scale, summed over the block's 8 chunks);

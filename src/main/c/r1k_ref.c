@@ -197,16 +197,13 @@ static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq,
                 w[j] = type == R1K_Q8_0 ? (int8_t) blk[2 + j]
                                         : (int8_t) (((j < 16 ? blk[2 + j] : blk[2 + j - 16] >> 4) & 0xF) - 8);
             }
-            float s = r1k_fp16_to_fp32(r1k_load_u16(blk)) * xd[k];
-            for (int l = 0; l < 8; l++) {
-                int lane = 0;
-                for (int i = 0; i < 4; i++) {
-                    lane += w[4 * l + i] * x[32 * k + 4 * l + i];
-                }
-                acc[l] = fmaf((float) lane, s, acc[l]);
+            int dot = 0;
+            for (int j = 0; j < 32; j++) {
+                dot += w[j] * x[32 * k + j];
             }
+            acc[0] = fmaf((float) dot, r1k_fp16_to_fp32(r1k_load_u16(blk)) * xd[k], acc[0]);
         }
-        return hsum8(acc);
+        return acc[0];
     }
     const float *xd = r1k_q8_K_d(xq, batch, cols) + (size_t) b * (cols / 256);
     const int16_t *bs = r1k_q8_K_bsums(xq, batch, cols) + (size_t) b * (cols / 16);

@@ -16,14 +16,10 @@
 
 #ifdef R1K_VNNI
 #define VARIANT(name) name##_avx512_vnni
-#define SIGNED_RT 4
-#define SIGNED_ST 4
 #define KQ_RT 2
 #define KQ_ST 4
 #else
 #define VARIANT(name) name##_avx2
-#define SIGNED_RT 2
-#define SIGNED_ST 4
 #define KQ_RT 2
 #define KQ_ST 2
 #endif
@@ -91,82 +87,223 @@ static void VARIANT(quantize_q8_K)(const float *x, int rows, int cols, int x_str
  * Exact integer lane sums.
  */
 
-/* lanes of sum(w * x) for signed w (any int8) and x in [-127, 127]; `prep` is the per-weight-block value. */
 #ifdef R1K_VNNI
-/* prep = -128 * lane sums of w; (x + 128) is unsigned, so vpdpbusd forms sum((x+128) w) = sum(x w) + 128 sum(w). */
-INLINE __m256i signed_prep(__m256i w) {
-    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char) 0x80), w));
-}
-INLINE __m256i signed_xprep(__m256i x) {
-    return _mm256_xor_si256(x, _mm256_set1_epi8((char) 0x80));
-}
-INLINE __m256i signed_dot(__m256i w, __m256i prep, __m256i xp) {
-    return _mm256_dpbusd_epi32(prep, xp, w);
-}
 /* sum over pairs of p16 * s16 added to acc */
 INLINE __m256i madd_acc(__m256i acc, __m256i p16, __m256i s16) {
     return _mm256_dpwssd_epi32(acc, p16, s16);
 }
 #else
-/* prep = |w| (as unsigned); sign(x, w) moves w's sign onto x: |w| * sign(x, w) = w * x, pairs fit int16. */
-INLINE __m256i signed_prep(__m256i w) {
-    return _mm256_abs_epi8(w);
-}
-INLINE __m256i signed_xprep(__m256i x) {
-    return x;
-}
-INLINE __m256i signed_dot(__m256i w, __m256i prep, __m256i xp) {
-    __m256i p16 = _mm256_maddubs_epi16(prep, _mm256_sign_epi8(xp, w));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
 INLINE __m256i madd_acc(__m256i acc, __m256i p16, __m256i s16) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, s16));
 }
 #endif
 
 /* ---------------------------------------------------------------------------------------------------------
- * Q8_0 / Q4_0 weights x q8_0 activations.
+ * Q8_0 / Q4_0 weights x q8_0 activations: panels of rows in vector lanes.
+ *
+ * PR weight rows (16 with AVX-512, 8 with AVX2) form a panel; block k of the panel's rows is transposed in
+ * registers so that vector W[j] holds bytes 4j..4j+3 of every row's block, one row per 32-bit lane. An int8 dot
+ * instruction against 4 activation bytes broadcast to every lane then adds 4 products to each row's block sum;
+ * after 8 of them each lane holds its row's exact block dot product, and one convert, scale product and FMA
+ * serve PR pairs. The panel's block is transposed once per activation tile of up to PST rows.
  */
 
-INLINE __m256i unpack_signed(int type, const uint8_t *blk) {
+/* Block k of a Q8_0/Q4_0 row as 32 bytes in element order: Q8_0 signed values (AVX2) or their unsigned
+ * offset w + 128 (VNNI), Q4_0 the unsigned quants q (its value is q - 8). */
+INLINE __m256i block_bytes(const int type, const uint8_t *blk) {
     if (type == R1K_Q8_0) {
-        return _mm256_loadu_si256((const __m256i *) (blk + 2));
+        __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 2));
+#ifdef R1K_VNNI
+        v = _mm256_xor_si256(v, _mm256_set1_epi8((char) 0x80));
+#endif
+        return v;
     }
     __m128i b = _mm_loadu_si128((const __m128i *) (blk + 2));
     __m128i lo = _mm_and_si128(b, _mm_set1_epi8(0xF));
     __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0xF));
-    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+    return _mm256_set_m128i(hi, lo);
 }
 
-/* Row i of the tile is row i * rs of w (rs > 1 spreads the rows: independent memory streams for decode). */
-INLINE void tile_signed(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
-                        const int8_t *xqs, const float *xd, float *out, int out_stride, int rs) {
+INLINE int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* What the unsigned form of the weights adds to the exact dot, per activation block: off * sum(x). */
+INLINE int signed_offset(const int type) {
+#ifdef R1K_VNNI
+    return type == R1K_Q8_0 ? 128 : 8;
+#else
+    return type == R1K_Q8_0 ? 0 : 8;
+#endif
+}
+
+#ifdef R1K_VNNI
+#define PR 16
+#define PST 8
+
+/* W[j], lane r = dword j of row r's block (rows in rowp, the block at byte koff of each) */
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m512i W[8]) {
+    __m512i z[8], t[8], u[8];
+    for (int r = 0; r < 8; r++) {
+        z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(block_bytes(type, rowp[r] + koff)),
+                                  block_bytes(type, rowp[r + 8] + koff), 1);
+    }
+    /* 8x8 dword transposes in both 256-bit halves (rows 0-7 and 8-15) */
+    for (int q = 0; q < 8; q += 4) {
+        t[q + 0] = _mm512_unpacklo_epi32(z[q + 0], z[q + 1]);
+        t[q + 1] = _mm512_unpackhi_epi32(z[q + 0], z[q + 1]);
+        t[q + 2] = _mm512_unpacklo_epi32(z[q + 2], z[q + 3]);
+        t[q + 3] = _mm512_unpackhi_epi32(z[q + 2], z[q + 3]);
+        u[q + 0] = _mm512_unpacklo_epi64(t[q + 0], t[q + 2]);
+        u[q + 1] = _mm512_unpackhi_epi64(t[q + 0], t[q + 2]);
+        u[q + 2] = _mm512_unpacklo_epi64(t[q + 1], t[q + 3]);
+        u[q + 3] = _mm512_unpackhi_epi64(t[q + 1], t[q + 3]);
+    }
+    /* u[c] holds dwords c (low 128 bits of each half) and c + 4 (high) of rows 0-3 / 8-11, u[c + 4] of rows
+     * 4-7 / 12-15: pick the 64-bit pairs by row */
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int c = 0; c < 4; c++) {
+        W[c] = _mm512_permutex2var_epi64(u[c], lo, u[c + 4]);
+        W[c + 4] = _mm512_permutex2var_epi64(u[c], hi, u[c + 4]);
+    }
+}
+
+/* The fp16 scales at base + rowoff[r] (the first two bytes of each row's block) */
+INLINE __m512 panel_scales(const uint8_t *base, __m512i rowoff) {
+    __m512i d = _mm512_i32gather_epi32(rowoff, (const void *) base, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d));
+}
+
+INLINE __m512i panel_dot(__m512i isum, const __m512i W[8], const int8_t *x) {
+    for (int j = 0; j < 8; j++) {
+        isum = _mm512_dpbusd_epi32(isum, W[j], _mm512_set1_epi32(load_i32(x + 4 * j)));
+    }
+    return isum;
+}
+
+INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, __m512i rowoff, const uint8_t *w0,
+                       int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
+                       int nr) {
     const size_t bb = type == R1K_Q8_0 ? 34 : 18;
     const int nb = cols / 32;
-    __m256 acc[4][4];
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) acc[r][s] = _mm256_setzero_ps();
+    __m512 acc[PST];
+    for (int s = 0; s < ST; s++) acc[s] = _mm512_setzero_ps();
     for (int k = 0; k < nb; k++) {
-        __m256i wv[4], wp[4];
-        __m256 dw[4];
-        for (int r = 0; r < RT; r++) {
-            const uint8_t *blk = w + (size_t) r * rs * row_bytes + k * bb;
-            dw[r] = _mm256_set1_ps(fp16(blk));
-            wv[r] = unpack_signed(type, blk);
-            wp[r] = signed_prep(wv[r]);
-        }
+        __m512i W[8];
+        panel_block(type, rowp, (size_t) k * bb, W);
+        __m512 dw = panel_scales(w0 + (size_t) k * bb, rowoff);
         for (int s = 0; s < ST; s++) {
-            __m256i xv = signed_xprep(_mm256_loadu_si256((const __m256i *) (xqs + (size_t) s * cols + 32 * k)));
-            __m256 dx = _mm256_set1_ps(xd[(size_t) s * nb + k]);
-            for (int r = 0; r < RT; r++) {
-                __m256i lanes = signed_dot(wv[r], wp[r], xv);
-                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_mul_ps(dw[r], dx), acc[r][s]);
-            }
+            __m512i isum = panel_dot(_mm512_set1_epi32(sx[(size_t) s * nb + k]), W, xqs + (size_t) s * cols + 32 * k);
+            __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(size_t) s * nb + k]));
+            acc[s] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), sc, acc[s]);
         }
     }
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + (size_t) r * rs] = hsum8(acc[r][s]);
+    __mmask16 m = (__mmask16) ((1u << nr) - 1);
+    for (int s = 0; s < ST; s++) _mm512_mask_storeu_ps(out + (size_t) s * out_stride, m, acc[s]);
 }
+
+typedef __m512i panel_off;
+INLINE panel_off panel_rows(const uint8_t *w, size_t row_bytes, int r0, int nr, const uint8_t **rowp) {
+    int32_t off[16];
+    for (int r = 0; r < 16; r++) {
+        int rr = r < nr ? r : 0; /* rows past the range read the panel's first row; their lanes are not stored */
+        rowp[r] = w + (size_t) (r0 + rr) * row_bytes;
+        off[r] = (int32_t) ((size_t) rr * row_bytes);
+    }
+    return _mm512_loadu_si512((const void *) off);
+}
+#else
+#define PR 8
+#define PST 4
+
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m256i W[8]) {
+    __m256i z[8], t[8], u[8];
+    for (int r = 0; r < 8; r++) z[r] = block_bytes(type, rowp[r] + koff);
+    for (int q = 0; q < 8; q += 4) {
+        t[q + 0] = _mm256_unpacklo_epi32(z[q + 0], z[q + 1]);
+        t[q + 1] = _mm256_unpackhi_epi32(z[q + 0], z[q + 1]);
+        t[q + 2] = _mm256_unpacklo_epi32(z[q + 2], z[q + 3]);
+        t[q + 3] = _mm256_unpackhi_epi32(z[q + 2], z[q + 3]);
+        u[q + 0] = _mm256_unpacklo_epi64(t[q + 0], t[q + 2]);
+        u[q + 1] = _mm256_unpackhi_epi64(t[q + 0], t[q + 2]);
+        u[q + 2] = _mm256_unpacklo_epi64(t[q + 1], t[q + 3]);
+        u[q + 3] = _mm256_unpackhi_epi64(t[q + 1], t[q + 3]);
+    }
+    for (int c = 0; c < 4; c++) {
+        W[c] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x20);
+        W[c + 4] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x31);
+    }
+}
+
+INLINE __m256 panel_scales(const uint8_t *base, __m256i rowoff) {
+    __m256i d = _mm256_i32gather_epi32((const int *) base, rowoff, 1);
+    /* the low 16 bits of each dword, packed into the low 128 bits */
+    __m256i p = _mm256_shuffle_epi8(d, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                                        0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
+    p = _mm256_permute4x64_epi64(p, 0x08);
+    return _mm256_cvtph_ps(_mm256_castsi256_si128(p));
+}
+
+INLINE __m256i panel_dot_q8(__m256i isum, const __m256i W[8], const int8_t *x) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int j = 0; j < 8; j++) {
+        __m256i xb = _mm256_set1_epi32(load_i32(x + 4 * j));
+        /* |w| * sign(x, w) = w * x; pairs fit int16 (|w| <= 128, |x| <= 127) */
+        __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(W[j]), _mm256_sign_epi8(xb, W[j]));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, ones));
+    }
+    return isum;
+}
+
+INLINE __m256i panel_dot_q4(__m256i isum, const __m256i W[8], const int8_t *x) {
+    /* q in [0, 15]: the pair sums of all 8 groups stay within int16 (8 * 2 * 15 * 127 < 32768) */
+    __m256i p = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(W[j], _mm256_set1_epi32(load_i32(x + 4 * j))));
+    }
+    return _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, __m256i rowoff, const uint8_t *w0,
+                       int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
+                       int nr) {
+    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
+    const int nb = cols / 32;
+    __m256 acc[PST];
+    for (int s = 0; s < ST; s++) acc[s] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        __m256i W[8];
+        panel_block(type, rowp, (size_t) k * bb, W);
+        __m256 dw = panel_scales(w0 + (size_t) k * bb, rowoff);
+        for (int s = 0; s < ST; s++) {
+            const int8_t *x = xqs + (size_t) s * cols + 32 * k;
+            __m256i i0 = _mm256_set1_epi32(sx[(size_t) s * nb + k]);
+            __m256i isum = type == R1K_Q8_0 ? panel_dot_q8(i0, W, x) : panel_dot_q4(i0, W, x);
+            __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(xd[(size_t) s * nb + k]));
+            acc[s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sc, acc[s]);
+        }
+    }
+    for (int s = 0; s < ST; s++) {
+        float tmp[8];
+        _mm256_storeu_ps(tmp, acc[s]);
+        memcpy(out + (size_t) s * out_stride, tmp, sizeof(float) * (size_t) nr);
+    }
+}
+
+typedef __m256i panel_off;
+INLINE panel_off panel_rows(const uint8_t *w, size_t row_bytes, int r0, int nr, const uint8_t **rowp) {
+    int32_t off[8];
+    for (int r = 0; r < 8; r++) {
+        int rr = r < nr ? r : 0;
+        rowp[r] = w + (size_t) (r0 + rr) * row_bytes;
+        off[r] = (int32_t) ((size_t) rr * row_bytes);
+    }
+    return _mm256_loadu_si256((const __m256i *) off);
+}
+#endif
 
 /* ---------------------------------------------------------------------------------------------------------
  * Q4_K / Q5_K / Q6_K weights x q8_K activations.
@@ -284,35 +421,47 @@ INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_
  * Drivers: full tiles, then the leftover rows and activation rows with smaller tiles of the same arithmetic.
  */
 
-#define SIGNED_TILE_RS(T, RT, ST, RS) tile_signed(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
-        xqs + (size_t) b * cols, xd + (size_t) b * (cols / 32), out + (size_t) b * out_stride + r, out_stride, RS)
-#define SIGNED_TILE(T, RT, ST) SIGNED_TILE_RS(T, RT, ST, 1)
+/* Block sums of the activation rows of one chunk: chunk * (cols / 32) ints on the stack. */
+#define SX_MAX 8192
 
 INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
                           const uint8_t *xq, int batch, float *out, int out_stride) {
     const int8_t *xqs = (const int8_t *) xq;
     const float *xd = r1k_q8_0_d(xq, batch, cols);
-    int chunk = X_CHUNK_BYTES / cols;
-    chunk = chunk < SIGNED_ST ? SIGNED_ST : chunk - chunk % SIGNED_ST;
+    const int nb = cols / 32;
+    const int off = signed_offset(type);
+    int32_t sx[SX_MAX];
+    int chunk = SX_MAX / nb < X_CHUNK_BYTES / cols ? SX_MAX / nb : X_CHUNK_BYTES / cols;
+    if (chunk < 1) {
+        /* rows of more than SX_MAX blocks (over 262144 columns; no model has them): the reference */
+        r1k_kernels_scalar()->matmul(type, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride);
+        return;
+    }
     for (int b0 = 0; b0 < batch; b0 += chunk) {
         int b1 = batch - b0 < chunk ? batch : b0 + chunk;
-        int r = row_from;
-        if (b1 - b0 == 1) {
-            /* decode: 4 rows a quarter of the range apart (4 memory streams), one activation row */
-            int b = b0, q = (row_to - row_from) / 4;
-            for (; r < row_from + q; r++) SIGNED_TILE_RS(type, 4, 1, q);
-            for (r = row_from + 4 * q; r < row_to; r++) SIGNED_TILE(type, 1, 1);
-            continue;
+        for (int s = b0; s < b1; s++) {
+            for (int k = 0; k < nb; k++) {
+                int sum = 0;
+                const int8_t *x = xqs + (size_t) s * cols + 32 * k;
+                for (int j = 0; j < 32; j++) sum += x[j];
+                sx[(size_t) (s - b0) * nb + k] = -off * sum;
+            }
         }
-        for (; r + SIGNED_RT <= row_to; r += SIGNED_RT) {
-            int b = b0;
-            for (; b + SIGNED_ST <= b1; b += SIGNED_ST) SIGNED_TILE(type, SIGNED_RT, SIGNED_ST);
-            for (; b < b1; b++) SIGNED_TILE(type, SIGNED_RT, 1);
-        }
-        for (; r < row_to; r++) {
-            int b = b0;
-            for (; b + SIGNED_ST <= b1; b += SIGNED_ST) SIGNED_TILE(type, 1, SIGNED_ST);
-            for (; b < b1; b++) SIGNED_TILE(type, 1, 1);
+        for (int r0 = row_from; r0 < row_to; r0 += PR) {
+            int nr = row_to - r0 < PR ? row_to - r0 : PR;
+            const uint8_t *rowp[PR];
+            const uint8_t *w0 = w + (size_t) r0 * row_bytes;
+            panel_off rowoff = panel_rows(w, row_bytes, r0, nr, rowp);
+            int s = b0;
+#define PANEL(ST) panel_tile(type, ST, rowp, rowoff, w0, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+                             sx + (size_t) (s - b0) * nb, out + (size_t) s * out_stride + r0, out_stride, nr)
+            for (; s + PST <= b1; s += PST) PANEL(PST);
+#if PST > 4
+            if (s + 4 <= b1) { PANEL(4); s += 4; }
+#endif
+            if (s + 2 <= b1) { PANEL(2); s += 2; }
+            if (s < b1) { PANEL(1); s++; }
+#undef PANEL
         }
     }
 }

@@ -127,16 +127,13 @@ final class Int8Reference {
                             : ((j < 16 ? d[p + 2 + j] : (d[p + 2 + j - 16] & 0xff) >> 4) & 0xf) - 8;
                 }
                 float dx = (float) FLOAT.get(xq, batch * cols + 4 * (b * (cols / 32) + k));
-                float s = half(d, p) * dx;
-                for (int l = 0; l < 8; l++) {
-                    int lane = 0;
-                    for (int i = 0; i < 4; i++) {
-                        lane += wv[4 * l + i] * xq[x0 + 32 * k + 4 * l + i];
-                    }
-                    acc[l] = Math.fma((float) lane, s, acc[l]);
+                int dot = 0;
+                for (int j = 0; j < 32; j++) {
+                    dot += wv[j] * xq[x0 + 32 * k + j];
                 }
+                acc[0] = Math.fma((float) dot, half(d, p) * dx, acc[0]);
             }
-            return hsum8(acc);
+            return acc[0];
         }
         int bytes = t == GgmlType.Q4_K ? 144 : t == GgmlType.Q5_K ? 176 : 210;
         float m = 0f;
