@@ -179,12 +179,8 @@ static int kquant_corr(int type, const uint8_t *blk, const int16_t *bs) {
     return corr;
 }
 
-static float hsum8(const float *a) {
-    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
-}
-
 static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq, int batch, int b) {
-    float acc[8] = {0};
+    float acc[1] = {0};
     float m = 0.f;
     const int8_t *x = (const int8_t *) xq + (size_t) b * cols;
     size_t bb = r1k_block_bytes(type);
@@ -212,9 +208,9 @@ static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq,
         uint8_t q[256];
         int scale[256];
         kquant_unpack(type, blk, q, scale);
-        int lanes[8] = {0};
+        int dot = 0;
         for (int e = 0; e < 256; e++) {
-            lanes[(e % 32) / 4] += scale[e] * (q[e] * x[256 * k + e]);
+            dot += scale[e] * (q[e] * x[256 * k + e]);
         }
         float d, dm;
         if (type == R1K_Q6_K) {
@@ -223,13 +219,10 @@ static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq,
             d = r1k_fp16_to_fp32(r1k_load_u16(blk));
             dm = r1k_fp16_to_fp32(r1k_load_u16(blk + 2));
         }
-        float s = d * xd[k];
-        for (int l = 0; l < 8; l++) {
-            acc[l] = fmaf((float) lanes[l], s, acc[l]);
-        }
+        acc[0] = fmaf((float) dot, d * xd[k], acc[0]);
         m = fmaf((float) kquant_corr(type, blk, bs + 16 * k), dm * xd[k], m);
     }
-    return hsum8(acc) - m;
+    return acc[0] - m;
 }
 
 static void ref_matmul(int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,

@@ -16,12 +16,8 @@
 
 #ifdef R1K_VNNI
 #define VARIANT(name) name##_avx512_vnni
-#define KQ_RT 2
-#define KQ_ST 4
 #else
 #define VARIANT(name) name##_avx2
-#define KQ_RT 2
-#define KQ_ST 2
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
@@ -143,13 +139,10 @@ INLINE int signed_offset(const int type) {
 #define PR 16
 #define PST 8
 
-/* W[j], lane r = dword j of row r's block (rows in rowp, the block at byte koff of each) */
-INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m512i W[8]) {
+/* W[j], lane r = dword j of in[r] (16 rows of 32 bytes) */
+INLINE void panel_transpose(const __m256i *in, __m512i W[8]) {
     __m512i z[8], t[8], u[8];
-    for (int r = 0; r < 8; r++) {
-        z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(block_bytes(type, rowp[r] + koff)),
-                                  block_bytes(type, rowp[r + 8] + koff), 1);
-    }
+    for (int r = 0; r < 8; r++) z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(in[r]), in[r + 8], 1);
     /* 8x8 dword transposes in both 256-bit halves (rows 0-7 and 8-15) */
     for (int q = 0; q < 8; q += 4) {
         t[q + 0] = _mm512_unpacklo_epi32(z[q + 0], z[q + 1]);
@@ -169,6 +162,13 @@ INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff,
         W[c] = _mm512_permutex2var_epi64(u[c], lo, u[c + 4]);
         W[c + 4] = _mm512_permutex2var_epi64(u[c], hi, u[c + 4]);
     }
+}
+
+/* W[j], lane r = dword j of row r's block (rows in rowp, the block at byte koff of each) */
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m512i W[8]) {
+    __m256i in[16];
+    for (int r = 0; r < 16; r++) in[r] = block_bytes(type, rowp[r] + koff);
+    panel_transpose(in, W);
 }
 
 /* The fp16 scales at base + rowoff[r] (the first two bytes of each row's block) */
@@ -219,9 +219,8 @@ INLINE panel_off panel_rows(const uint8_t *w, size_t row_bytes, int r0, int nr, 
 #define PR 8
 #define PST 4
 
-INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m256i W[8]) {
-    __m256i z[8], t[8], u[8];
-    for (int r = 0; r < 8; r++) z[r] = block_bytes(type, rowp[r] + koff);
+INLINE void panel_transpose(const __m256i *z, __m256i W[8]) {
+    __m256i t[8], u[8];
     for (int q = 0; q < 8; q += 4) {
         t[q + 0] = _mm256_unpacklo_epi32(z[q + 0], z[q + 1]);
         t[q + 1] = _mm256_unpackhi_epi32(z[q + 0], z[q + 1]);
@@ -236,6 +235,12 @@ INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff,
         W[c] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x20);
         W[c + 4] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x31);
     }
+}
+
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m256i W[8]) {
+    __m256i in[8];
+    for (int r = 0; r < 8; r++) in[r] = block_bytes(type, rowp[r] + koff);
+    panel_transpose(in, W);
 }
 
 INLINE __m256 panel_scales(const uint8_t *base, __m256i rowoff) {
@@ -309,6 +314,29 @@ INLINE panel_off panel_rows(const uint8_t *w, size_t row_bytes, int r0, int nr, 
  * Q4_K / Q5_K / Q6_K weights x q8_K activations.
  */
 
+/* Sub-block c (0..7) of a K-quant block: its 32 unsigned quants in element order. */
+INLINE __m256i kq_sub(const int type, const uint8_t *blk, int c) {
+    if (type == R1K_Q6_K) {
+        int n = c >> 2, which = c & 3;
+        __m256i ql = _mm256_loadu_si256((const __m256i *) (blk + 64 * n + 32 * (which & 1)));
+        __m256i qh = _mm256_loadu_si256((const __m256i *) (blk + 128 + 32 * n));
+        __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (which >> 1)), _mm256_set1_epi8(0xF));
+        __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * which), 4), _mm256_set1_epi8(0x30));
+        return _mm256_or_si256(lo, hi);
+    }
+    const uint8_t *qs = blk + (type == R1K_Q5_K ? 48 : 16) + 32 * (c >> 1);
+    __m256i v = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *) qs), 4 * (c & 1)),
+                                 _mm256_set1_epi8(0xF));
+    if (type == R1K_Q5_K) {
+        __m256i qh = _mm256_loadu_si256((const __m256i *) (blk + 16));
+        /* bit c of each qh byte -> bit 4 */
+        __m256i bit = _mm256_and_si256(qh, _mm256_set1_epi8((char) (1 << c)));
+        bit = _mm256_min_epu8(bit, _mm256_set1_epi8(1));
+        v = _mm256_or_si256(v, _mm256_slli_epi16(bit, 4));
+    }
+    return v;
+}
+
 /* Chunk c (0..7, 32 elements) of a K-quant block as unsigned quants, and the int16 scales of its 16 pairs. */
 INLINE __m256i kq_chunk(const int type, const uint8_t *blk, int c, const uint8_t *sc8, __m256i *s16) {
     if (type == R1K_Q6_K) {
@@ -372,53 +400,233 @@ INLINE int kq_corr(const kq_hdr *h, const int16_t *bs) {
 }
 
 /* hdr: [RT][nb] headers of the tile's rows (row r at hdr + r * hdr_stride) */
-INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
-                        const kq_hdr *hdr, int hdr_stride, const int8_t *xqs, const float *xd, const int16_t *xbs,
-                        float *out, int out_stride, int rs) {
-    const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
+
+INLINE int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/*
+ * Decode (one activation row): RT rows rs apart (independent memory streams), each row's exact block dot formed in
+ * 8 int lanes and reduced, then the two float chains of r1k.h in scalars. Headers: hdr[r * nb + k].
+ */
+INLINE void gemv_kquant_tile(const int type, const int RT, const uint8_t *w, size_t row_bytes, int cols,
+                             const kq_hdr *hdr, const int8_t *xqs, const float *xd, const int16_t *xbs, float *out,
+                             int rs) {
+    const size_t bb = r1k_block_bytes(type);
     const int nb = cols / 256;
-    __m256 acc[4][4];
-    float m[4][4];
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) {
-            acc[r][s] = _mm256_setzero_ps();
-            m[r][s] = 0.f;
-        }
+    float acc[4] = {0}, m[4] = {0};
     for (int k = 0; k < nb; k++) {
         const uint8_t *blk[4];
         const kq_hdr *h[4];
+        __m256i lanes[4];
         for (int r = 0; r < RT; r++) {
             blk[r] = w + (size_t) r * rs * row_bytes + k * bb;
-            h[r] = hdr + (size_t) r * hdr_stride + k;
+            h[r] = hdr + (size_t) r * nb + k;
+            lanes[r] = _mm256_setzero_si256();
         }
-        __m256i lanes[4][4];
-        for (int r = 0; r < RT; r++)
-            for (int s = 0; s < ST; s++) lanes[r][s] = _mm256_setzero_si256();
         for (int c = 0; c < 8; c++) {
-            __m256i q[4], s16[4];
-            for (int r = 0; r < RT; r++) q[r] = kq_chunk(type, blk[r], c, h[r]->sc8, &s16[r]);
-            for (int s = 0; s < ST; s++) {
-                __m256i xv = _mm256_loadu_si256((const __m256i *) (xqs + (size_t) s * cols + 256 * k + 32 * c));
-                for (int r = 0; r < RT; r++) {
-                    lanes[r][s] = madd_acc(lanes[r][s], _mm256_maddubs_epi16(q[r], xv), s16[r]);
-                }
+            __m256i xv = _mm256_loadu_si256((const __m256i *) (xqs + 256 * k + 32 * c));
+            for (int r = 0; r < RT; r++) {
+                __m256i s16;
+                __m256i q = kq_chunk(type, blk[r], c, h[r]->sc8, &s16);
+                lanes[r] = madd_acc(lanes[r], _mm256_maddubs_epi16(q, xv), s16);
             }
         }
-        for (int s = 0; s < ST; s++) {
-            float dx = xd[(size_t) s * nb + k];
-            const int16_t *bs = xbs + (size_t) s * (cols / 16) + 16 * k;
-            for (int r = 0; r < RT; r++) {
-                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes[r][s]), _mm256_set1_ps(h[r]->d * dx), acc[r][s]);
-                m[r][s] = __builtin_fmaf((float) kq_corr(h[r], bs), h[r]->dm * dx, m[r][s]);
+        for (int r = 0; r < RT; r++) {
+            acc[r] = __builtin_fmaf((float) hsum_epi32(lanes[r]), h[r]->d * xd[k], acc[r]);
+            m[r] = __builtin_fmaf((float) kq_corr(h[r], xbs + 16 * k), h[r]->dm * xd[k], m[r]);
+        }
+    }
+    for (int r = 0; r < RT; r++) out[(size_t) r * rs] = acc[r] - m[r];
+}
+
+/* Headers of 4 rows at a time: [4][nb] on the stack, nb <= KQ_MAX_BLOCKS. */
+#define KQ_MAX_BLOCKS 128
+
+INLINE void gemv_kquant(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
+                        const uint8_t *xq, float *out) {
+    const int8_t *xqs = (const int8_t *) xq;
+    const float *xd = r1k_q8_K_d(xq, 1, cols);
+    const int16_t *xbs = r1k_q8_K_bsums(xq, 1, cols);
+    const int nb = cols / 256;
+    const size_t bb = r1k_block_bytes(type);
+    kq_hdr hdr[4 * KQ_MAX_BLOCKS];
+    /* 4 rows a quarter of the range apart, then the rest one by one */
+    int q = (row_to - row_from) / 4;
+    for (int g = 0; g < q; g++) {
+        int r = row_from + g;
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < nb; k++) kq_header(type, w + (size_t) (r + i * q) * row_bytes + k * bb, &hdr[(size_t) i * nb + k]);
+        gemv_kquant_tile(type, 4, w + (size_t) r * row_bytes, row_bytes, cols, hdr, xqs, xd, xbs, out + r, q);
+    }
+    for (int r = row_from + 4 * q; r < row_to; r++) {
+        for (int k = 0; k < nb; k++) kq_header(type, w + (size_t) r * row_bytes + k * bb, &hdr[k]);
+        gemv_kquant_tile(type, 1, w + (size_t) r * row_bytes, row_bytes, cols, hdr, xqs, xd, xbs, out + r, 1);
+    }
+}
+
+/* A panel's K-quant headers for one super-block, by row: d and dm (see r1k.h), integer scales and mins. */
+typedef struct {
+    float d[PR], dm[PR];
+    int32_t sc[16][PR]; /* Q4_K/Q5_K: the 8 sub-block scales; Q6_K: the 16 group scales */
+    int32_t mn[8][PR];  /* Q4_K/Q5_K: the 8 sub-block mins */
+} kq_panel_hdr;
+
+INLINE void kq_panel_header(const int type, const uint8_t *const *rowp, size_t koff, kq_panel_hdr *h) {
+    for (int r = 0; r < PR; r++) {
+        const uint8_t *blk = rowp[r] + koff;
+        if (type == R1K_Q6_K) {
+            h->d[r] = h->dm[r] = fp16(blk + 208);
+            const int8_t *sc = (const int8_t *) (blk + 192);
+            for (int g = 0; g < 16; g++) h->sc[g][r] = sc[g];
+        } else {
+            h->d[r] = fp16(blk);
+            h->dm[r] = fp16(blk + 2);
+            for (int c = 0; c < 8; c++) {
+                int sc, m;
+                r1k_scale_min_k4(c, blk + 4, &sc, &m);
+                h->sc[c][r] = sc;
+                h->mn[c][r] = m;
             }
         }
     }
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + (size_t) r * rs] = hsum8(acc[r][s]) - m[r][s];
+}
+
+#ifdef R1K_VNNI
+typedef __m512i vi;
+typedef __m512 vf;
+#define VI_ZERO _mm512_setzero_si512()
+#define VI_SET1 _mm512_set1_epi32
+#define VI_LOAD(p) _mm512_loadu_si512((const void *) (p))
+#define VI_ADD _mm512_add_epi32
+#define VI_MUL _mm512_mullo_epi32
+#define VF_SET1 _mm512_set1_ps
+#define VF_LOAD _mm512_loadu_ps
+#define VF_STORE _mm512_storeu_ps
+#define VF_CVT _mm512_cvtepi32_ps
+#define VF_MUL _mm512_mul_ps
+#define VF_FMA _mm512_fmadd_ps
+/* acc + sum over each lane's 4 bytes of w (unsigned) times the 4 bytes of x4 (signed) */
+INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
+    return _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(x4));
+}
+#else
+typedef __m256i vi;
+typedef __m256 vf;
+#define VI_ZERO _mm256_setzero_si256()
+#define VI_SET1 _mm256_set1_epi32
+#define VI_LOAD(p) _mm256_loadu_si256((const __m256i *) (p))
+#define VI_ADD _mm256_add_epi32
+#define VI_MUL _mm256_mullo_epi32
+#define VF_SET1 _mm256_set1_ps
+#define VF_LOAD _mm256_loadu_ps
+#define VF_STORE _mm256_storeu_ps
+#define VF_CVT _mm256_cvtepi32_ps
+#define VF_MUL _mm256_mul_ps
+#define VF_FMA _mm256_fmadd_ps
+/* pairs of w (<= 63) times x (|x| <= 127) fit int16 */
+INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32(x4)), _mm256_set1_epi16(1)));
+}
+#endif
+
+/*
+ * Super-block k of a panel against ST activation rows (xqs, xd, xbs at the tile's first row): the exact dot and
+ * correction of every (row, activation row) pair, then one step of both float chains in acc and mac ([ST][PR]).
+ */
+INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, size_t koff, const kq_panel_hdr *h,
+                    int cols, int k, const int8_t *xqs, const float *xd, const int16_t *xbs, float *acc, float *mac) {
+    const int nb = cols / 256;
+    vi isum[PST];
+    for (int s = 0; s < ST; s++) isum[s] = VI_ZERO;
+    for (int c = 0; c < 8; c++) {
+        __m256i in[PR];
+        vi W[8];
+        for (int r = 0; r < PR; r++) in[r] = kq_sub(type, rowp[r] + koff, c);
+        panel_transpose(in, W);
+        for (int s = 0; s < ST; s++) {
+            const int8_t *x = xqs + (size_t) s * cols + 256 * k + 32 * c;
+            if (type == R1K_Q6_K) {
+                vi a = VI_ZERO, b = VI_ZERO;
+                for (int j = 0; j < 4; j++) a = vdot_u8s8(a, W[j], load_i32(x + 4 * j));
+                for (int j = 4; j < 8; j++) b = vdot_u8s8(b, W[j], load_i32(x + 4 * j));
+                isum[s] = VI_ADD(isum[s], VI_ADD(VI_MUL(a, VI_LOAD(h->sc[2 * c])), VI_MUL(b, VI_LOAD(h->sc[2 * c + 1]))));
+            } else {
+                vi a = VI_ZERO;
+                for (int j = 0; j < 8; j++) a = vdot_u8s8(a, W[j], load_i32(x + 4 * j));
+                isum[s] = VI_ADD(isum[s], VI_MUL(a, VI_LOAD(h->sc[c])));
+            }
+        }
+    }
+    vf d = VF_LOAD(h->d), dm = VF_LOAD(h->dm);
+    for (int s = 0; s < ST; s++) {
+        const int16_t *bs = xbs + (size_t) s * (cols / 16) + 16 * k;
+        vi corr = VI_ZERO;
+        if (type == R1K_Q6_K) {
+            for (int g = 0; g < 16; g++) corr = VI_ADD(corr, VI_MUL(VI_LOAD(h->sc[g]), VI_SET1(bs[g])));
+            corr = VI_MUL(corr, VI_SET1(32));
+        } else {
+            for (int c = 0; c < 8; c++) corr = VI_ADD(corr, VI_MUL(VI_LOAD(h->mn[c]), VI_SET1(bs[2 * c] + bs[2 * c + 1])));
+        }
+        vf dx = VF_SET1(xd[(size_t) s * nb + k]);
+        VF_STORE(acc + (size_t) s * PR, VF_FMA(VF_CVT(isum[s]), VF_MUL(d, dx), VF_LOAD(acc + (size_t) s * PR)));
+        VF_STORE(mac + (size_t) s * PR, VF_FMA(VF_CVT(corr), VF_MUL(dm, dx), VF_LOAD(mac + (size_t) s * PR)));
+    }
+}
+
+/* Activation rows per chunk of a K-quant product: their running sums stay on the stack ([2][KQ_CHUNK][PR]). */
+#define KQ_CHUNK 64
+
+INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
+                          const uint8_t *xq, int batch, float *out, int out_stride) {
+    const int8_t *xqs = (const int8_t *) xq;
+    const float *xd = r1k_q8_K_d(xq, batch, cols);
+    const int16_t *xbs = r1k_q8_K_bsums(xq, batch, cols);
+    const int nb = cols / 256;
+    const size_t bb = r1k_block_bytes(type);
+    if (batch == 1 && nb <= KQ_MAX_BLOCKS) {
+        gemv_kquant(type, w, row_bytes, cols, row_from, row_to, xq, out);
+        return;
+    }
+    float acc[KQ_CHUNK * PR], mac[KQ_CHUNK * PR];
+    kq_panel_hdr h;
+    int chunk = X_CHUNK_BYTES / cols;
+    chunk = chunk > KQ_CHUNK ? KQ_CHUNK : chunk < 1 ? 1 : chunk;
+    for (int b0 = 0; b0 < batch; b0 += chunk) {
+        int b1 = batch - b0 < chunk ? batch : b0 + chunk;
+        for (int r0 = row_from; r0 < row_to; r0 += PR) {
+            int nr = row_to - r0 < PR ? row_to - r0 : PR;
+            const uint8_t *rowp[PR];
+            (void) panel_rows(w, row_bytes, r0, nr, rowp);
+            memset(acc, 0, sizeof(float) * (size_t) (b1 - b0) * PR);
+            memset(mac, 0, sizeof(float) * (size_t) (b1 - b0) * PR);
+            for (int k = 0; k < nb; k++) {
+                size_t koff = (size_t) k * bb;
+                kq_panel_header(type, rowp, koff, &h);
+                int s = b0;
+#define KQ(ST) kq_tile(type, ST, rowp, koff, &h, cols, k, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+                       xbs + (size_t) s * (cols / 16), acc + (size_t) (s - b0) * PR, mac + (size_t) (s - b0) * PR)
+                for (; s + PST <= b1; s += PST) KQ(PST);
+#if PST > 4
+                if (s + 4 <= b1) { KQ(4); s += 4; }
+#endif
+                if (s + 2 <= b1) { KQ(2); s += 2; }
+                if (s < b1) { KQ(1); s++; }
+#undef KQ
+            }
+            for (int s = b0; s < b1; s++) {
+                const float *a = acc + (size_t) (s - b0) * PR, *m = mac + (size_t) (s - b0) * PR;
+                for (int r = 0; r < nr; r++) out[(size_t) s * out_stride + r0 + r] = a[r] - m[r];
+            }
+        }
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------------------
- * Drivers: full tiles, then the leftover rows and activation rows with smaller tiles of the same arithmetic.
+ * Q8_0 / Q4_0 driver.
  */
 
 /* Block sums of the activation rows of one chunk: chunk * (cols / 32) ints on the stack. */
@@ -462,81 +670,6 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
             if (s + 2 <= b1) { PANEL(2); s += 2; }
             if (s < b1) { PANEL(1); s++; }
 #undef PANEL
-        }
-    }
-}
-
-#define KQ_TILE(T, RT, ST) tile_kquant(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
-        hdr + (size_t) (r - r0) * nb, nb, xqs + (size_t) b * cols, xd + (size_t) b * (cols / 256), \
-        xbs + (size_t) b * (cols / 16), out + (size_t) b * out_stride + r, out_stride, 1)
-
-/* Rows whose headers are decoded together: the scratch is [KQ_ROWS][nb] headers, nb <= KQ_MAX_BLOCKS. */
-#define KQ_ROWS 8
-#define KQ_MAX_BLOCKS 128
-
-INLINE void kquant_rows(const int type, const uint8_t *w, size_t row_bytes, int cols, int r0, int r1,
-                        const int8_t *xqs, const float *xd, const int16_t *xbs, int b0, int b1, float *out,
-                        int out_stride, kq_hdr *hdr) {
-    const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
-    const int nb = cols / 256;
-    for (int r = r0; r < r1; r++)
-        for (int k = 0; k < nb; k++) kq_header(type, w + (size_t) r * row_bytes + k * bb, &hdr[(size_t) (r - r0) * nb + k]);
-    int r = r0;
-    if (b1 - b0 == 1) {
-        int b = b0;
-        for (; r < r1; r++) KQ_TILE(type, 1, 1);
-        return;
-    }
-    for (; r + KQ_RT <= r1; r += KQ_RT) {
-        int b = b0;
-        for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, KQ_RT, KQ_ST);
-        for (; b < b1; b++) KQ_TILE(type, KQ_RT, 1);
-    }
-    for (; r < r1; r++) {
-        int b = b0;
-        for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, 1, KQ_ST);
-        for (; b < b1; b++) KQ_TILE(type, 1, 1);
-    }
-}
-
-INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
-                          const uint8_t *xq, int batch, float *out, int out_stride) {
-    const int8_t *xqs = (const int8_t *) xq;
-    const float *xd = r1k_q8_K_d(xq, batch, cols);
-    const int16_t *xbs = r1k_q8_K_bsums(xq, batch, cols);
-    const int nb = cols / 256;
-    /* headers of up to KQ_ROWS rows at a time (48 KB of stack at most) */
-    kq_hdr hdr[KQ_ROWS * KQ_MAX_BLOCKS];
-    int rows_per = nb <= KQ_MAX_BLOCKS ? KQ_ROWS * KQ_MAX_BLOCKS / nb : 0;
-    rows_per = rows_per >= KQ_ROWS ? KQ_ROWS : rows_per >= 4 ? rows_per - rows_per % 4 : rows_per;
-    int chunk = X_CHUNK_BYTES / cols;
-    chunk = chunk < KQ_ST ? KQ_ST : chunk - chunk % KQ_ST;
-    if (rows_per == 0) {
-        /* rows of more than KQ_MAX_BLOCKS blocks (over 32768 columns; no R1 model has them): the reference */
-        r1k_kernels_scalar()->matmul(type, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride);
-        return;
-    }
-    if (batch == 1 && row_to - row_from >= 4) {
-        /* decode: 4 rows a quarter of the range apart (4 memory streams); their headers decoded per group */
-        int q = (row_to - row_from) / 4;
-        for (int g = 0; g < q; g++) {
-            int r = row_from + g;
-            for (int i = 0; i < 4; i++)
-                for (int k = 0; k < nb; k++)
-                    kq_header(type, w + (size_t) (r + i * q) * row_bytes + k * (r1k_block_bytes(type)), &hdr[(size_t) i * nb + k]);
-            tile_kquant(type, 4, 1, w + (size_t) r * row_bytes, row_bytes, cols, hdr, nb, xqs, xd, xbs, out + r,
-                        out_stride, q);
-        }
-        if (row_from + 4 * q < row_to) {
-            kquant_rows(type, w, row_bytes, cols, row_from + 4 * q, row_to, xqs, xd, xbs, 0, 1, out, out_stride, hdr);
-        }
-        return;
-    }
-    for (int b0 = 0; b0 < batch; b0 += chunk) {
-        int b1 = batch - b0 < chunk ? batch : b0 + chunk;
-        for (int r = row_from; r < row_to; r += rows_per) {
-            int r1 = row_to - r < rows_per ? row_to : r + rows_per;
-            kquant_rows(type, w, row_bytes, cols, r, r1, xqs, xd, xbs, b0, b1, out, out_stride, hdr);
         }
     }
 }
