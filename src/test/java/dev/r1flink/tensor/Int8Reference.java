@@ -6,8 +6,8 @@ import java.nio.ByteOrder;
 
 /**
  * Java twin of the native kernels' arithmetic ({@code src/main/c/r1k.h}, {@code r1k_ref.c}): the same activation
- * quantization into the same byte layout, and the same integer lane sums, float products and final sum per (row,
- * activation row), written plainly. The native kernels must equal it bit for bit; it in turn is checked against
+ * quantization into the same byte layout, and per (row, activation row) the same exact integer block dots, scale
+ * products and float chains over the blocks in order, written plainly. The native kernels must equal it bit for bit; it in turn is checked against
  * the Java tensors' own decoders ({@link FloatTensor#dequantizeRow}) up to float rounding.
  */
 final class Int8Reference {
