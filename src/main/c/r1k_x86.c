@@ -10,6 +10,7 @@
  * L2 while all the rows of the range pass over them.
  */
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "r1k.h"
@@ -632,6 +633,50 @@ INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, in
 /* Block sums of the activation rows of one chunk: chunk * (cols / 32) ints on the stack. */
 #define SX_MAX 8192
 
+#ifdef R1K_VNNI
+#define PANEL_DOT(type, i0, W, x) panel_dot(i0, W, x)
+INLINE void panel_store(float *out, __m512 acc, int nr) {
+    _mm512_mask_storeu_ps(out, (__mmask16) ((1u << nr) - 1), acc);
+}
+#else
+#define PANEL_DOT(type, i0, W, x) ((type) == R1K_Q8_0 ? panel_dot_q8(i0, W, x) : panel_dot_q4(i0, W, x))
+INLINE void panel_store(float *out, __m256 acc, int nr) {
+    float tmp[8];
+    _mm256_storeu_ps(tmp, acc);
+    memcpy(out, tmp, sizeof(float) * (size_t) nr);
+}
+#endif
+
+/* Vectors per packed block: the 8 transposed groups, then the 16 (8) row scales as floats. */
+#define PACKED 9
+
+/* Every block of a panel transposed once into pk (nb * PACKED vectors), for batches of more than one tile. */
+INLINE void panel_pack(const int type, const uint8_t *const *rowp, panel_off rowoff, const uint8_t *w0, int nb,
+                       vi *pk) {
+    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
+    for (int k = 0; k < nb; k++) {
+        panel_block(type, rowp, (size_t) k * bb, pk + (size_t) PACKED * k);
+        VF_STORE((float *) (pk + (size_t) PACKED * k + 8), panel_scales(w0 + (size_t) k * bb, rowoff));
+    }
+}
+
+INLINE void panel_tile_packed(const int type, const int ST, const vi *pk, int cols, const int8_t *xqs,
+                              const float *xd, const int32_t *sx, float *out, int out_stride, int nr) {
+    const int nb = cols / 32;
+    vf acc[PST];
+    for (int s = 0; s < ST; s++) acc[s] = VF_CVT(VI_ZERO);
+    for (int k = 0; k < nb; k++) {
+        const vi *W = pk + (size_t) PACKED * k;
+        vf dw = VF_LOAD((const float *) (W + 8));
+        for (int s = 0; s < ST; s++) {
+            vi isum = PANEL_DOT(type, VI_SET1(sx[(size_t) s * nb + k]), W, xqs + (size_t) s * cols + 32 * k);
+            vf sc = VF_MUL(dw, VF_SET1(xd[(size_t) s * nb + k]));
+            acc[s] = VF_FMA(VF_CVT(isum), sc, acc[s]);
+        }
+    }
+    for (int s = 0; s < ST; s++) panel_store(out + (size_t) s * out_stride, acc[s], nr);
+}
+
 INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
                           const uint8_t *xq, int batch, float *out, int out_stride) {
     const int8_t *xqs = (const int8_t *) xq;
@@ -645,6 +690,9 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
         r1k_kernels_scalar()->matmul(type, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride);
         return;
     }
+    /* more than one tile of activation rows: transpose each panel once into a scratch (L1/L2 sized: 16 rows x
+     * cols bytes plus scales) instead of once per tile; without memory the per-tile transposes do the same sums */
+    vi *pk = batch > PST ? (vi *) aligned_alloc(64, (sizeof(vi) * PACKED * (size_t) nb + 63) / 64 * 64) : NULL;
     for (int b0 = 0; b0 < batch; b0 += chunk) {
         int b1 = batch - b0 < chunk ? batch : b0 + chunk;
         for (int s = b0; s < b1; s++) {
@@ -661,6 +709,19 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
             const uint8_t *w0 = w + (size_t) r0 * row_bytes;
             panel_off rowoff = panel_rows(w, row_bytes, r0, nr, rowp);
             int s = b0;
+            if (pk != NULL) {
+                panel_pack(type, rowp, rowoff, w0, nb, pk);
+#define PANEL(ST) panel_tile_packed(type, ST, pk, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+                                    sx + (size_t) (s - b0) * nb, out + (size_t) s * out_stride + r0, out_stride, nr)
+                for (; s + PST <= b1; s += PST) PANEL(PST);
+#if PST > 4
+                if (s + 4 <= b1) { PANEL(4); s += 4; }
+#endif
+                if (s + 2 <= b1) { PANEL(2); s += 2; }
+                if (s < b1) { PANEL(1); s++; }
+#undef PANEL
+                continue;
+            }
 #define PANEL(ST) panel_tile(type, ST, rowp, rowoff, w0, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
                              sx + (size_t) (s - b0) * nb, out + (size_t) s * out_stride + r0, out_stride, nr)
             for (; s + PST <= b1; s += PST) PANEL(PST);
@@ -672,6 +733,7 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
 #undef PANEL
         }
     }
+    free(pk);
 }
 
 static void VARIANT(matmul)(int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
