@@ -139,6 +139,9 @@ INLINE int signed_offset(const int type) {
 #ifdef R1K_VNNI
 #define PR 16
 #define PST 8
+#ifndef R1K_PREFETCH
+#define R1K_PREFETCH 512
+#endif
 
 /* W[j], lane r = dword j of in[r] (16 rows of 32 bytes) */
 INLINE void panel_transpose(const __m256i *in, __m512i W[8]) {
@@ -168,6 +171,8 @@ INLINE void panel_transpose(const __m256i *in, __m512i W[8]) {
 /* W[j], lane r = dword j of row r's block (rows in rowp, the block at byte koff of each) */
 INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m512i W[8]) {
     __m256i in[16];
+    /* 16 rows are 16 strided streams, more than the hardware prefetchers follow at batch 1 */
+    for (int r = 0; r < 16; r++) _mm_prefetch((const char *) (rowp[r] + koff + R1K_PREFETCH), _MM_HINT_T0);
     for (int r = 0; r < 16; r++) in[r] = block_bytes(type, rowp[r] + koff);
     panel_transpose(in, W);
 }
