@@ -17,6 +17,7 @@ public final class ModelForward implements ForwardModel {
     @Override public int contextLength() { return runner.contextLength(); }
     @Override public int blockCount() { return runner.blockCount(); }
     @Override public int kvDim() { return runner.kvDim(); }
+    @Override public int valueDim() { return runner.valueDim(); }
 
     @Override public String kernels() { return runner.backend().describe(); }
 

@@ -50,9 +50,14 @@ public final class ModelRunner {
         return model.config.blockCount();
     }
 
-    /** Values per K (and per V) row of one KV cell: headCountKv * headDim. */
+    /** Values per K row of one KV cell: headCountKv * headDim (MLA: kv_lora_rank + rope dim). */
     public int kvDim() {
         return model.config.kvDim();
+    }
+
+    /** Values per V row of one KV cell: kvDim, or 0 for MLA (the latent in the K row is the value). */
+    public int valueDim() {
+        return model.config.valueCacheDim();
     }
 
     /** {@link Model#forward} with this runner's state (grown to {@code batch.capacity()} rows when needed). */

@@ -53,6 +53,14 @@ class LlamaCppParityTest {
      * (not explained yet: not the F16 activation rounding, not our F16 kernel, whose dot is exact to 2e-6).
      */
     static final float F32_TOLERANCE = 1.5e-3f;
+    /**
+     * deepseek2 F32 (MLA + MoE): max 0.00441 (tiny-deepseek2, q_lora, sigmoid routing), 0.00344 (tiny-deepseek2-lite,
+     * plain q, softmax routing), 2026-12-01; greedy ids identical for all 32 steps in both. Wider than the dense
+     * archs' 0.0008 and not broken down yet; the suspects are the roundings llama.cpp's MLA path adds: each head's
+     * absorbed query (kv_lora_rank + rope wide) and the softmax weights go to F16 for the products with the F16
+     * latent cache, and the latent attention output is decompressed by attn_v_b afterwards.
+     */
+    static final float DEEPSEEK2_F32_TOLERANCE = 1.0e-2f;
     static final float F16_TOLERANCE = 1.2e-2f;
     static final float QUANT_TOLERANCE = 0.4f;
     /**
@@ -72,11 +80,13 @@ class LlamaCppParityTest {
     static Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16"})
+    @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16",
+            "deepseek2-f32", "deepseek2-lite-f32"})
     void greedyDecodingMatchesLlamaCpp(String name) throws IOException {
         Result r = run(LlamaCppGolden.load("/golden/" + name + ".json"), Backend.JAVA);
         assertArrayEquals(r.golden.ids(), r.ourArgmax, name + ": greedy ids differ from llama.cpp's");
-        float tolerance = r.golden.type().equals("F32") ? F32_TOLERANCE : F16_TOLERANCE;
+        float tolerance = r.golden.type().equals("F32")
+                ? (r.golden.shape().contains("deepseek2") ? DEEPSEEK2_F32_TOLERANCE : F32_TOLERANCE) : F16_TOLERANCE;
         assertTrue(r.maxDeviation <= tolerance, String.format(Locale.ROOT,
                 "%s: relative logits deviate up to %.5f from llama.cpp's (step %d), tolerance %.5f",
                 name, r.maxDeviation, r.worstStep, tolerance));
