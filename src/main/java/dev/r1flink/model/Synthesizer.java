@@ -417,11 +417,12 @@ public final class Synthesizer {
     }
 
     private GgmlType namedType(String name) {
-        String keep = System.getProperty("r1.synth.f16", "");
-        for (String k : keep.split(",")) {
-            if (!k.isEmpty() && name.contains(k)) {
-                return GgmlType.F16;
-            }
+        if ((name.endsWith("attn_k_b.weight") || name.endsWith("attn_v_b.weight")) && !type.equals("F32")) {
+            // MLA's per-head absorption weights (~1% of R1's) stay BF16 in every other type: llama.cpp 3.21.1's
+            // prebuilt CPU backend aborts on them in F16, Q8_0 and Q4_0 on this machine (its AMX extra buffer
+            // takes them, then no backend runs their batched product: ggml-backend.cpp "cur_backend_id != -1";
+            // llama-bench built from the same source without AMX runs them), and it runs BF16
+            return GgmlType.BF16;
         }
         if (!type.equals("Q4_K_M")) {
             return GgmlType.valueOf(type);
