@@ -19,7 +19,8 @@ import java.nio.file.Path;
  * model.forward(batch, kv, state, logits, parallel);   // logits: [batch.outputCount()][vocab]
  * }</pre>
  *
- * <p>The math is llama.cpp's for {@code llama}, {@code qwen2} and {@code qwen3} (see {@link Architecture}), with
+ * <p>The math is llama.cpp's for {@code llama}, {@code qwen2}, {@code qwen3} and {@code deepseek2} (multi-head latent
+ * attention and mixture of experts: {@link #latentAttention}, {@link #experts}; see {@link Architecture}), with
  * the norms, RoPE angles and softmax reduced the way ggml's CPU kernels reduce them, and K/V rounded to F16 in
  * the cache. Batch invariance: every row's result depends only on its own token, position and sequence (never on
  * the other rows or the thread count), because each reduction runs per row in a fixed order and

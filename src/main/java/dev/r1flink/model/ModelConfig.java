@@ -128,6 +128,10 @@ public record ModelConfig(
                             || moe.expertGroupUsedCount() >= 1 && moe.expertGroupUsedCount() <= groups),
                     "expert_group_count " + moe.expertGroupCount() + " must divide expert_count " + moe.expertCount()
                             + " and expert_group_used_count " + moe.expertGroupUsedCount() + " be in [1, groups]");
+            check(groups <= 64 && (moe.expertGroupCount() <= 1
+                            || moe.expertUsedCount() <= moe.expertGroupUsedCount() * (moe.expertCount() / groups)),
+                    "expert_used_count " + moe.expertUsedCount() + " needs at least that many experts in the "
+                            + moe.expertGroupUsedCount() + " groups used (at most 64 groups)");
             check(moe.expertGatingFunc() == Moe.GATING_SOFTMAX || moe.expertGatingFunc() == Moe.GATING_SIGMOID,
                     "expert_gating_func " + moe.expertGatingFunc() + " (supported: 1 softmax, 2 sigmoid)");
         }

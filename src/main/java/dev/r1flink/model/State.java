@@ -227,6 +227,7 @@ public final class State {
      * ({@code w0} into {@code out0}, {@code w1} into {@code out1}, both at the group's output offset). The rows of
      * all groups' weights are concatenated and split over the threads; every (weight row, input row) product is the
      * seam's ({@link MatmulInput}), so a row's result does not depend on which group or batch it came in.
+     * (The opt-in {@code GgmlRounding} experiment of {@link MatmulTask} is not applied here.)
      */
     static final class GroupedMatmulTask implements Parallel.RangeTask {
         private final MatmulInput[] inputs;     // [maxGroups], prepared per step
