@@ -43,7 +43,10 @@ public final class ModelForward implements ForwardModel {
     /** The trained context length from the GGUF. */
     @Override public int contextLength() { return model.config.contextLength(); }
     @Override public int blockCount() { return model.config.blockCount(); }
+    /** Values per K row of one KV cell: headCountKv * headDim (MLA: kv_lora_rank + rope dim). */
     @Override public int kvDim() { return model.config.kvDim(); }
+    /** Values per V row of one KV cell: kvDim, or 0 for MLA (the latent in the K row is the value). */
+    @Override public int valueDim() { return model.config.valueCacheDim(); }
     @Override public String kernels() { return backend.describe(); }
 
     @Override

@@ -93,19 +93,28 @@ class BatchInvarianceTest {
         for (Backend b : NativeTestSupport.backends().toList()) {
             for (String t : new String[] {"F32", "Q8_0", "Q4_0", "Q4_K_M", "Q5_K", "Q6_K"}) {
                 if (b == Backend.JAVA || !t.equals("F32")) {
-                    out.add(org.junit.jupiter.params.provider.Arguments.of(t, b));
+                    out.add(org.junit.jupiter.params.provider.Arguments.of("tiny-qwen2", t, b));
                 }
+            }
+            // MLA + MoE: rows regrouped by expert every step, heads' absorption products grouped per head
+            for (String t : new String[] {"F32", "Q8_0"}) {
+                if (b == Backend.JAVA || !t.equals("F32")) {
+                    out.add(org.junit.jupiter.params.provider.Arguments.of("tiny-deepseek2", t, b));
+                }
+            }
+            if (b == Backend.JAVA) {
+                out.add(org.junit.jupiter.params.provider.Arguments.of("tiny-deepseek2-lite", "F32", b));
             }
         }
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} {1} on {2}")
     @MethodSource("typesAndBackends")
-    void togetherEqualsAloneBitForBit(String type, Backend backend) throws Exception {
-        Path f = dir.resolve("tiny-qwen2-" + type + ".gguf");
+    void togetherEqualsAloneBitForBit(String shape, String type, Backend backend) throws Exception {
+        Path f = dir.resolve(shape + "-" + type + ".gguf");
         try {
-            new Synthesizer(Synthesizer.shape("tiny-qwen2"), type, null, 11).write(f, null);
+            new Synthesizer(Synthesizer.shape(shape), type, null, 11).write(f, null);
         } catch (UnsupportedOperationException e) {
             Assumptions.abort("cannot synthesize " + type + " here: " + e.getMessage());
         }
@@ -114,7 +123,7 @@ class BatchInvarianceTest {
         IdCodec codec = new IdCodec(vocab);
         List<GenerationRequest> requests = requests(vocab);
         EngineOptions base = EngineOptions.builder().threads(1).thinkPrefix(false).maxWait(Duration.ZERO).build();
-        long cellBytes = PagedKvCache.bytesPerCell(model.config.blockCount(), model.config.kvDim());
+        long cellBytes = model.config.kvBytesPerToken();
 
         List<String> alone = new ArrayList<>();
         for (GenerationRequest r : requests) {
@@ -130,7 +139,7 @@ class BatchInvarianceTest {
         assertTrue(probe.cells.blockCount < 32 * 20 / 4, "pool smaller than all requests' contexts");
         List<String> batched = run(new ModelForward(model, backend), codec, together, two, requests);
         for (int i = 0; i < requests.size(); i++) {
-            assertEquals(alone.get(i), batched.get(i), "request " + i + " (" + type + " on " + backend + ")");
+            assertEquals(alone.get(i), batched.get(i), "request " + i + " (" + shape + " " + type + " on " + backend + ")");
         }
     }
 }

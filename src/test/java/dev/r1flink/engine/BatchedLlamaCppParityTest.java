@@ -62,7 +62,8 @@ class BatchedLlamaCppParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16"})
+    @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16",
+            "deepseek2-f32", "deepseek2-lite-f32"})
     void eachBatchedCopyEqualsLlamaCppGreedy(String name) throws IOException {
         LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
         assertEquals("greedy", g.mode(), name + ": not a greedy golden");
@@ -75,7 +76,7 @@ class BatchedLlamaCppParityTest {
 
         // F32 goldens with prefix caching off (every golden copy computes its prompt inside the batch), F16 goldens
         // with it on (the late copy reuses the first copy's prompt blocks): both paths for every architecture
-        boolean prefixCaching = g.type().equals("F16");
+        boolean prefixCaching = g.type().equals("F16") || name.equals("deepseek2-lite-f32"); // MLA: both paths too
         EngineOptions o = EngineOptions.builder().threads(2).thinkPrefix(false).maxWait(Duration.ZERO)
                 .maxSequences(SEQUENCES).maxBatchTokens(16).blockSize(4).kvCacheBytes(64L << 20)
                 .sampling(SamplingParams.GREEDY).prefixCaching(prefixCaching).build();

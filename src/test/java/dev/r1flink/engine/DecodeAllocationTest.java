@@ -35,6 +35,24 @@ class DecodeAllocationTest {
         decodeAllocatesOnlyTheOutputText(Model.load(f), Backend.JAVA, 4, 40);
     }
 
+    static Stream<Arguments> moeTypesAndBackends() {
+        List<Arguments> out = new ArrayList<>();
+        out.add(Arguments.of("F32", Backend.JAVA));
+        for (Backend b : NativeTestSupport.backends().toList()) {
+            out.add(Arguments.of("Q8_0", b));
+        }
+        return out.stream();
+    }
+
+    /** The same for MLA + MoE (tiny-deepseek2): routing, expert packing and the per-head products allocate nothing. */
+    @ParameterizedTest(name = "tiny-deepseek2 {0} on {1}")
+    @MethodSource("moeTypesAndBackends")
+    void moeDecodeStepsAllocateOnlyTheOutputText(String type, Backend backend, @TempDir Path dir) throws Exception {
+        Path f = dir.resolve("tiny-deepseek2.gguf");
+        new Synthesizer(Synthesizer.shape("tiny-deepseek2"), type, null, 5).write(f, null);
+        decodeAllocatesOnlyTheOutputText(Model.load(f), backend, 4, 40);
+    }
+
     /** One layer of R1-Distill-Qwen-1.5B's real size (dim 1536, FFN 8960, 12 heads over 2 KV heads), 512 tokens. */
     static final Synthesizer.Shape REAL_LAYER = new Synthesizer.Shape("r1-1.5b-one-layer", Architecture.QWEN2, 1, 1536,
             12, 2, 0, 8960, 512, 10000f, 1e-6f, 4096, false, false);
