@@ -543,16 +543,29 @@ INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
  * Super-block k of a panel against ST activation rows (xqs, xd, xbs at the tile's first row): the exact dot and
  * correction of every (row, activation row) pair, then one step of both float chains in acc and mac ([ST][PR]).
  */
+/* Sub-block c of super-block koff of the panel's rows, transposed (W[j], lane r = dword j of row r's sub-block). */
+INLINE void kq_panel_sub(const int type, const uint8_t *const *rowp, size_t koff, int c, vi *W) {
+    __m256i in[PR];
+    for (int r = 0; r < PR; r++) in[r] = kq_sub(type, rowp[r] + koff, c);
+    panel_transpose(in, W);
+}
+
+/* pk: the super-block's 8 sub-blocks already transposed (8 x 8 vectors), or NULL to transpose them here */
 INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, size_t koff, const kq_panel_hdr *h,
-                    int cols, int k, const int8_t *xqs, const float *xd, const int16_t *xbs, float *acc, float *mac) {
+                    int cols, int k, const int8_t *xqs, const float *xd, const int16_t *xbs, float *acc, float *mac,
+                    const vi *pk) {
     const int nb = cols / 256;
     vi isum[PST];
     for (int s = 0; s < ST; s++) isum[s] = VI_ZERO;
     for (int c = 0; c < 8; c++) {
-        __m256i in[PR];
-        vi W[8];
-        for (int r = 0; r < PR; r++) in[r] = kq_sub(type, rowp[r] + koff, c);
-        panel_transpose(in, W);
+        vi Wt[8];
+        const vi *W = pk;
+        if (pk != NULL) {
+            W = pk + 8 * c;
+        } else {
+            kq_panel_sub(type, rowp, koff, c, Wt);
+            W = Wt;
+        }
         for (int s = 0; s < ST; s++) {
             const int8_t *x = xqs + (size_t) s * cols + 256 * k + 32 * c;
             if (type == R1K_Q6_K) {
@@ -598,6 +611,7 @@ INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, in
         return;
     }
     float acc[KQ_CHUNK * PR], mac[KQ_CHUNK * PR];
+    vi pk[64];
     kq_panel_hdr h;
     int chunk = X_CHUNK_BYTES / cols;
     chunk = chunk > KQ_CHUNK ? KQ_CHUNK : chunk < 1 ? 1 : chunk;
@@ -612,9 +626,15 @@ INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, in
             for (int k = 0; k < nb; k++) {
                 size_t koff = (size_t) k * bb;
                 kq_panel_header(type, rowp, koff, &h);
+                /* more than one tile: transpose the super-block once for all of them */
+                const vi *pkp = NULL;
+                if (b1 - b0 > PST) {
+                    for (int c = 0; c < 8; c++) kq_panel_sub(type, rowp, koff, c, pk + 8 * c);
+                    pkp = pk;
+                }
                 int s = b0;
 #define KQ(ST) kq_tile(type, ST, rowp, koff, &h, cols, k, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
-                       xbs + (size_t) s * (cols / 16), acc + (size_t) (s - b0) * PR, mac + (size_t) (s - b0) * PR)
+                       xbs + (size_t) s * (cols / 16), acc + (size_t) (s - b0) * PR, mac + (size_t) (s - b0) * PR, pkp)
                 for (; s + PST <= b1; s += PST) KQ(PST);
 #if PST > 4
                 if (s + 4 <= b1) { KQ(4); s += 4; }
