@@ -1,13 +1,12 @@
 /*
  * x86 variants of the r1k kernels. This file is compiled twice: as AVX2+FMA+F16C (no R1K_VNNI) and as
- * AVX-512 F/BW/VL/VNNI (R1K_VNNI). Both use 256-bit vectors, so the 8 int32 lanes of r1k.h map onto one ymm
- * register and both produce the reference's floats bit for bit; they differ only in how the exact integer lane
- * sums are formed (vpdpbusd/vpdpwssd with VNNI, vpmaddubsw/vpmaddwd without) and in tile sizes (VNNI builds
- * have 32 vector registers).
+ * AVX-512 F/BW/VL/VNNI (R1K_VNNI). Both produce the reference's floats bit for bit (r1k.h): they differ only in
+ * how the exact integer block dots are formed (vpdpbusd with VNNI, vpmaddubsw/vpmaddwd without) and in how many
+ * weight rows share a vector (16 in a zmm, 8 in a ymm).
  *
- * Products are register-tiled: RT weight rows x ST activation rows per tile, every weight block unpacked once
- * per tile and every activation block loaded once per tile. Activation rows are visited in chunks that stay in
- * L2 while all the rows of the range pass over them.
+ * Batched products run on panels of rows in vector lanes (see the Q8_0/Q4_0 section); activation rows are visited
+ * in chunks that stay in L2 while all the rows of the range pass over them. K-quant decode uses a GEMV over 4
+ * rows a quarter of the range apart (4 memory streams).
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -23,19 +22,8 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Tiles are at most 4 x 4 (arrays below are sized for that; a tile uses RT x ST of them). */
-
 /* Activation rows per L2-resident chunk: about 256 KB of int8 activations. */
 #define X_CHUNK_BYTES (256 * 1024)
-
-INLINE float hsum8(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v);
-    __m128 hi = _mm256_extractf128_ps(v, 1);
-    __m128 s = _mm_add_ps(lo, hi);                    /* l + (l+4) */
-    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));    /* (0+4)+(2+6), (1+5)+(3+7) */
-    __m128 u = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
-    return _mm_cvtss_f32(u);
-}
 
 INLINE float fp16(const uint8_t *p) {
     return _cvtsh_ss(r1k_load_u16(p));
