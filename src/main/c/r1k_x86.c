@@ -334,27 +334,12 @@ INLINE __m256i kq_sub(const int type, const uint8_t *blk, int c) {
 /* Chunk c (0..7, 32 elements) of a K-quant block as unsigned quants, and the int16 scales of its 16 pairs. */
 INLINE __m256i kq_chunk(const int type, const uint8_t *blk, int c, const uint8_t *sc8, __m256i *s16) {
     if (type == R1K_Q6_K) {
-        int n = c >> 2, which = c & 3;
-        __m256i ql = _mm256_loadu_si256((const __m256i *) (blk + 64 * n + 32 * (which & 1)));
-        __m256i qh = _mm256_loadu_si256((const __m256i *) (blk + 128 + 32 * n));
-        __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (which >> 1)), _mm256_set1_epi8(0xF));
-        __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * which), 4), _mm256_set1_epi8(0x30));
         const int8_t *sc = (const int8_t *) (blk + 192);
         *s16 = _mm256_set_m128i(_mm_set1_epi16(sc[2 * c + 1]), _mm_set1_epi16(sc[2 * c]));
-        return _mm256_or_si256(lo, hi);
+    } else {
+        *s16 = _mm256_set1_epi16(sc8[c]);
     }
-    const uint8_t *qs = blk + (type == R1K_Q5_K ? 48 : 16) + 32 * (c >> 1);
-    __m256i v = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *) qs), 4 * (c & 1)),
-                                 _mm256_set1_epi8(0xF));
-    if (type == R1K_Q5_K) {
-        __m256i qh = _mm256_loadu_si256((const __m256i *) (blk + 16));
-        /* bit c of each qh byte -> bit 4 */
-        __m256i bit = _mm256_and_si256(qh, _mm256_set1_epi8((char) (1 << c)));
-        bit = _mm256_min_epu8(bit, _mm256_set1_epi8(1));
-        v = _mm256_or_si256(v, _mm256_slli_epi16(bit, 4));
-    }
-    *s16 = _mm256_set1_epi16(sc8[c]);
-    return v;
+    return kq_sub(type, blk, c);
 }
 
 /*
