@@ -132,7 +132,9 @@ int main(void) {
             }
             /* activation chunking: many rows of wide activations */
             run(isa, types[t], 6, elems * 36, 33, 1);
-            cases++;
+            /* decode (batch 1) over wide rows: the GEMVs' 4-row groups and remainders */
+            run(isa, types[t], 11, elems * 36, 1, 1);
+            cases += 2;
         }
     }
     printf("r1k_test: %d cases, %d failed\n", cases, failures);
