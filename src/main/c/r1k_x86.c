@@ -33,6 +33,12 @@ INLINE float fp16(const uint8_t *p) {
  * Activation quantization (same operations as r1k_ref.c, 8 floats at a time).
  */
 
+/* The reference's nearest_int, 8 lanes: ties to even for |v| < 2^22, and a NaN gives 0 (cvtps would give INT_MIN) */
+INLINE __m256i round_magic(__m256 v) {
+    __m256 f = _mm256_add_ps(v, _mm256_set1_ps(12582912.f));
+    return _mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(f), _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x00400000));
+}
+
 static void VARIANT(quantize_q8_0)(const float *x, int rows, int cols, int x_stride, uint8_t *out) {
     float *d = (float *) (out + (size_t) rows * cols);
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -42,8 +48,11 @@ static void VARIANT(quantize_q8_0)(const float *x, int rows, int cols, int x_str
         for (int b = 0; b < cols / 32; b++) {
             __m256 v0 = _mm256_loadu_ps(xr + 32 * b), v1 = _mm256_loadu_ps(xr + 32 * b + 8);
             __m256 v2 = _mm256_loadu_ps(xr + 32 * b + 16), v3 = _mm256_loadu_ps(xr + 32 * b + 24);
-            __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                     _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+            /* NaNs never count, as with the reference's fmaxf: max_ps returns its second operand on a NaN */
+            __m256 m = _mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_setzero_ps());
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, v1), m);
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, v2), m);
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, v3), m);
             __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
             m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
             m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
@@ -51,10 +60,8 @@ static void VARIANT(quantize_q8_0)(const float *x, int rows, int cols, int x_str
             float id = amax != 0.f ? 127.f / amax : 0.f;
             d[(size_t) r * (cols / 32) + b] = _cvtsh_ss(_cvtss_sh(amax / 127.f, 0));
             __m256 vid = _mm256_set1_ps(id);
-            __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-            __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-            __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-            __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m256i i0 = round_magic(_mm256_mul_ps(v0, vid)), i1 = round_magic(_mm256_mul_ps(v1, vid));
+            __m256i i2 = round_magic(_mm256_mul_ps(v2, vid)), i3 = round_magic(_mm256_mul_ps(v3, vid));
             /* packs interleave 128-bit halves; the permute puts the 32 bytes back in element order */
             __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
             p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
@@ -63,9 +70,53 @@ static void VARIANT(quantize_q8_0)(const float *x, int rows, int cols, int x_str
     }
 }
 
-/* Scalar like the reference: the first element of largest magnitude decides the sign of the scale. */
+/* As the reference: the first element of largest magnitude decides the sign of the scale (NaNs never count),
+ * q = min(127, nearest_int(iscale * x)) saturated to int8, block sums of 16. */
 static void VARIANT(quantize_q8_K)(const float *x, int rows, int cols, int x_stride, uint8_t *out) {
-    r1k_kernels_scalar()->quantize_q8_K(x, rows, cols, x_stride, out);
+    float *d = (float *) (out + (size_t) rows * cols);
+    int16_t *bsums = (int16_t *) (out + (size_t) rows * cols + 4 * ((size_t) rows * (cols / 256)));
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t) r * x_stride;
+        int8_t *q = (int8_t *) out + (size_t) r * cols;
+        for (int b = 0; b < cols / 256; b++) {
+            const float *xb = xr + 256 * b;
+            __m256 m = _mm256_setzero_ps();
+            for (int j = 0; j < 256; j += 8) m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(xb + j)), m);
+            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+            float amax = _mm_cvtss_f32(m4), max = 0.f;
+            if (amax != 0.f) {
+                __m256 va = _mm256_set1_ps(amax);
+                for (int j = 0; j < 256; j += 8) {
+                    int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(xb + j)), va, _CMP_EQ_OQ));
+                    if (hit != 0) {
+                        max = xb[j + __builtin_ctz((unsigned) hit)];
+                        break;
+                    }
+                }
+            }
+            float iscale = amax != 0.f ? -127.f / max : 0.f;
+            d[(size_t) r * (cols / 256) + b] = amax != 0.f ? 1.f / iscale : 0.f;
+            const __m256 vs = _mm256_set1_ps(iscale);
+            const __m256i top = _mm256_set1_epi32(127);
+            for (int j = 0; j < 256; j += 32) {
+                __m256i v[4];
+                for (int i = 0; i < 4; i++) v[i] = _mm256_min_epi32(round_magic(_mm256_mul_ps(vs, _mm256_loadu_ps(xb + j + 8 * i))), top);
+                __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+                p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+                _mm256_storeu_si256((__m256i *) (q + 256 * b + j), p);
+                /* sums of 8 biased bytes per 64-bit lane: two lanes per group of 16 */
+                __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(p, _mm256_set1_epi8((char) 0x80)), _mm256_setzero_si256());
+                int64_t l[4];
+                _mm256_storeu_si256((__m256i *) l, sad);
+                int16_t *bs = bsums + (size_t) r * (cols / 16) + 16 * b + j / 16;
+                bs[0] = (int16_t) (l[0] + l[1] - 2048);
+                bs[1] = (int16_t) (l[2] + l[3] - 2048);
+            }
+        }
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -652,8 +703,14 @@ INLINE void gemv_kquant512(const int type, const uint8_t *w, size_t row_bytes, i
 typedef struct {
     float d[PR], dm[PR];
     int32_t sc[16][PR]; /* Q4_K/Q5_K: the 8 sub-block scales; Q6_K: the 16 group scales */
-    int32_t mn[8][PR];  /* Q4_K/Q5_K: the 8 sub-block mins */
+    /* the correction's factors in int16 pairs: Q4_K/Q5_K (min 2i, min 2i+1) against the 32-element sums of the
+     * activation, i < 4; Q6_K (32 scale 2i, 32 scale 2i+1) against its 16-element sums, i < 8 */
+    uint32_t cp[8][PR];
 } kq_panel_hdr;
+
+INLINE uint32_t pair16(int lo, int hi) {
+    return (uint32_t) (uint16_t) lo | (uint32_t) (uint16_t) hi << 16;
+}
 
 INLINE void kq_panel_header(const int type, const uint8_t *const *rowp, size_t koff, kq_panel_hdr *h) {
     for (int r = 0; r < PR; r++) {
@@ -662,15 +719,14 @@ INLINE void kq_panel_header(const int type, const uint8_t *const *rowp, size_t k
             h->d[r] = h->dm[r] = fp16(blk + 208);
             const int8_t *sc = (const int8_t *) (blk + 192);
             for (int g = 0; g < 16; g++) h->sc[g][r] = sc[g];
+            for (int i = 0; i < 8; i++) h->cp[i][r] = pair16(32 * sc[2 * i], 32 * sc[2 * i + 1]);
         } else {
             h->d[r] = fp16(blk);
             h->dm[r] = fp16(blk + 2);
             uint8_t sm[16];
             kq_scales_mins(blk + 4, sm);
-            for (int c = 0; c < 8; c++) {
-                h->sc[c][r] = sm[c];
-                h->mn[c][r] = sm[8 + c];
-            }
+            for (int c = 0; c < 8; c++) h->sc[c][r] = sm[c];
+            for (int i = 0; i < 4; i++) h->cp[i][r] = pair16(sm[8 + 2 * i], sm[9 + 2 * i]);
         }
     }
 }
@@ -689,6 +745,7 @@ typedef __m512 vf;
 #define VF_CVT _mm512_cvtepi32_ps
 #define VF_MUL _mm512_mul_ps
 #define VF_FMA _mm512_fmadd_ps
+#define VI_DPWSSD _mm512_dpwssd_epi32
 /* acc + sum over each lane's 4 bytes of w (unsigned) times the 4 bytes of x4 (signed) */
 INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
     return _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(x4));
@@ -707,6 +764,7 @@ typedef __m256 vf;
 #define VF_CVT _mm256_cvtepi32_ps
 #define VF_MUL _mm256_mul_ps
 #define VF_FMA _mm256_fmadd_ps
+#define VI_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
 /* pairs of w (<= 63) times x (|x| <= 127) fit int16 */
 INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32(x4)), _mm256_set1_epi16(1)));
@@ -759,10 +817,14 @@ INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, si
         const int16_t *bs = xbs + (size_t) s * (cols / 16) + 16 * k;
         vi corr = VI_ZERO;
         if (type == R1K_Q6_K) {
-            for (int g = 0; g < 16; g++) corr = VI_ADD(corr, VI_MUL(VI_LOAD(h->sc[g]), VI_SET1(bs[g])));
-            corr = VI_MUL(corr, VI_SET1(32));
+            for (int i = 0; i < 8; i++) corr = VI_DPWSSD(corr, VI_LOAD(h->cp[i]), VI_SET1(load_i32((const int8_t *) (bs + 2 * i))));
         } else {
-            for (int c = 0; c < 8; c++) corr = VI_ADD(corr, VI_MUL(VI_LOAD(h->mn[c]), VI_SET1(bs[2 * c] + bs[2 * c + 1])));
+            /* the 32-element sums in int16 pairs (each at most 32 x 128 in magnitude) */
+            __m128i s32 = _mm_packs_epi32(_mm_madd_epi16(_mm_loadu_si128((const __m128i *) bs), _mm_set1_epi16(1)),
+                                          _mm_madd_epi16(_mm_loadu_si128((const __m128i *) (bs + 8)), _mm_set1_epi16(1)));
+            int32_t p[4];
+            _mm_storeu_si128((__m128i *) p, s32);
+            for (int i = 0; i < 4; i++) corr = VI_DPWSSD(corr, VI_LOAD(h->cp[i]), VI_SET1(p[i]));
         }
         vf dx = VF_SET1(xd[(size_t) s * nb + k]);
         VF_STORE(acc + (size_t) s * PR, VF_FMA(VF_CVT(isum[s]), VF_MUL(d, dx), VF_LOAD(acc + (size_t) s * PR)));

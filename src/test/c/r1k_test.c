@@ -113,6 +113,31 @@ static void run(int isa, int type, int rows, int cols, int batch, int row_from) 
     free(w); free(x); free(xa); free(xb); free(oa); free(ob);
 }
 
+/* Activation quantization alone on hostile values (NaN, infinities, denormals, huge): same bytes as the reference. */
+static void run_quantize_special(int isa) {
+    const r1k_kernels *ref = r1k_kernels_scalar(), *k = r1k_kernels_for(isa);
+    const int rows = 3, cols = 512;
+    float *x = activations(rows, cols);
+    x[256 + 5] = NAN;
+    x[256 + 77] = -INFINITY;
+    x[512 + 3] = 1e-40f;
+    x[512 + 300] = NAN;
+    x[768 + 1] = INFINITY;
+    x[1024 + 9] = 3e38f;
+    x[1024 + 10] = -3e38f;
+    for (int kq = 0; kq < 2; kq++) {
+        size_t n = kq ? r1k_q8_K_bytes(rows, cols) : r1k_q8_0_bytes(rows, cols);
+        uint8_t *a = malloc(n), *b = malloc(n);
+        (kq ? ref->quantize_q8_K : ref->quantize_q8_0)(x, rows, cols, cols, a);
+        (kq ? k->quantize_q8_K : k->quantize_q8_0)(x, rows, cols, cols, b);
+        char what[96];
+        snprintf(what, sizeof what, "%s quantize %s, NaN/inf/denormal input", r1k_isa_name(isa), kq ? "q8_K" : "q8_0");
+        check_bytes(what, a, b, n);
+        free(a); free(b);
+    }
+    free(x);
+}
+
 int main(void) {
     const int types[] = {R1K_Q8_0, R1K_Q4_0, R1K_Q4_K, R1K_Q5_K, R1K_Q6_K};
     const int rows[] = {1, 3, 4, 5, 8, 13, 16, 19, 40}; /* panels: 8 (AVX2) and 16 (AVX-512) rows */
@@ -121,6 +146,8 @@ int main(void) {
     printf("r1k_test: best ISA here %s\n", r1k_isa_name(best));
     int cases = 0;
     for (int isa = R1K_AVX2; isa <= best; isa++) {
+        run_quantize_special(isa);
+        cases++;
         for (int t = 0; t < 5; t++) {
             int elems = r1k_block_elems(types[t]);
             for (int ri = 0; ri < (int) (sizeof rows / sizeof rows[0]); ri++) {
