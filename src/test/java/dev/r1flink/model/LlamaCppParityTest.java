@@ -33,10 +33,10 @@ import java.util.List;
  * <ul>
  *   <li>F32 and F16 weights: our greedy choice equals llama.cpp's at every step (32 steps), and the relative logits
  *       agree within {@link #F32_TOLERANCE} / {@link #F16_TOLERANCE}.</li>
- *   <li>Quantized weights: relative logits within {@link #QUANT_TOLERANCE}, and the same argmax at every step where
- *       llama.cpp's top-2 margin exceeds that tolerance. ggml multiplies quantized weights by activations that it
- *       first quantizes itself (to Q8_0 for Q8_0/Q4_0 weights, to Q8_K for K-quants); we multiply by float
- *       activations, which accounts for the difference.</li>
+ *   <li>Quantized weights, on each backend: relative logits within {@link #quantTolerance}, and the same argmax
+ *       at every step where llama.cpp's top-2 margin exceeds that tolerance. ggml multiplies quantized weights by
+ *       activations that it first quantizes itself (to Q8_0 for Q8_0/Q4_0 weights, to Q8_K for K-quants); the
+ *       Java backend multiplies by float activations, the native one quantizes as ggml does.</li>
  * </ul>
  */
 class LlamaCppParityTest {
@@ -62,17 +62,26 @@ class LlamaCppParityTest {
      */
     static final float DEEPSEEK2_F32_TOLERANCE = 1.0e-2f;
     static final float F16_TOLERANCE = 1.2e-2f;
-    static final float QUANT_TOLERANCE = 0.4f;
     /**
-     * The native backend quantizes activations to q8_0/q8_K exactly as ggml does, yet measures the same spread
-     * (2026-12-01): qwen2 Q8_0 0.137, Q4_0 0.181, Q4_K 0.164, Q5_K 0.258, Q6_K 0.204; llama Q4_K 0.221; qwen3 Q4_K
-     * 0.214. These synthetic models amplify: one activation whose int8 rounding falls the other way (the float sums
-     * before it are ordered differently from ggml's, and attention rounds differently) moves logits by ~0.1, and
-     * with 30+ prompt tokens that happens inside the prefill already (step 0 deviates 0.07-0.26 even with
-     * -Dr1.model.ggmlRounding=true). So the tolerance cannot be tightened on these files; the exact checks of the
-     * native arithmetic are NativeKernelsTest (bit for bit against the Java twin) and the id checks above.
+     * Quantized files, either backend: relative logits within these of llama.cpp's at every step (teacher-forced).
+     * Measured 2026-12-01 (they are deterministic: same files, same arithmetic), Java / native: qwen2 Q8_0
+     * 0.117 / 0.149, Q4_0 0.119 / 0.149, Q4_K 0.171 / 0.164, Q5_K 0.217 / 0.277, Q6_K 0.173 / 0.174; llama Q4_K
+     * 0.251 / 0.221; qwen3 Q4_K 0.184 / 0.171. The native backend quantizes activations to q8_0/q8_K exactly as
+     * ggml does and still spreads as far as the float kernels: these synthetic models amplify, and one activation
+     * whose int8 rounding falls the other way (the float sums before it are ordered differently from ggml's, and
+     * attention rounds differently) moves logits by ~0.1; with 30+ prompt tokens that happens inside the prefill
+     * already (the native Q5_K maximum is at step 0). So the bound is the measured spread plus a margin, not the
+     * rounding of one product; the exact checks of the native arithmetic are NativeKernelsTest (bit for bit
+     * against the Java twin) and the id checks below. Before the native kernels existed the bound was 0.4.
      */
-    static final float NATIVE_QUANT_TOLERANCE = 0.4f;
+    static final float QUANT_TOLERANCE_Q8_Q4_0 = 0.2f;
+    static final float QUANT_TOLERANCE_K = 0.3f;
+
+    /** K-quants, and the MoE goldens of any type (tiny-deepseek2 Q8_0 natively: 4 of 32 steps beyond 0.2, 2 of them the flips below). */
+    static float quantTolerance(LlamaCppGolden g) {
+        boolean int8Blocks = g.type().equals("Q8_0") || g.type().equals("Q4_0");
+        return int8Blocks && !g.shape().contains("deepseek2") ? QUANT_TOLERANCE_Q8_Q4_0 : QUANT_TOLERANCE_K;
+    }
 
     /**
      * Steps of a quantized MoE golden that may deviate beyond the tolerance. Routing is discrete: where a row's
@@ -117,7 +126,7 @@ class LlamaCppParityTest {
     void quantizedLogitsMatchLlamaCpp(String name, Backend backend) throws IOException {
         LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
         Result r = run(g, backend);
-        float tolerance = backend == Backend.NATIVE ? NATIVE_QUANT_TOLERANCE : QUANT_TOLERANCE;
+        float tolerance = quantTolerance(g);
         boolean moe = g.shape().contains("deepseek2");
         int over = 0;
         for (int step = 0; step < g.steps(); step++) {
