@@ -77,7 +77,10 @@ class LlamaCppParityTest {
     static final float QUANT_TOLERANCE_Q8_Q4_0 = 0.2f;
     static final float QUANT_TOLERANCE_K = 0.3f;
 
-    /** K-quants, and the MoE goldens of any type (tiny-deepseek2 Q8_0 natively: 4 of 32 steps beyond 0.2, 2 of them the flips below). */
+    /**
+     * K-quants, and the MoE goldens of any type (tiny-deepseek2 Q8_0 natively: 4 of 32 steps beyond 0.2, 2 of them
+     * the routing flips below).
+     */
     static float quantTolerance(LlamaCppGolden g) {
         boolean int8Blocks = g.type().equals("Q8_0") || g.type().equals("Q4_0");
         return int8Blocks && !g.shape().contains("deepseek2") ? QUANT_TOLERANCE_Q8_Q4_0 : QUANT_TOLERANCE_K;
