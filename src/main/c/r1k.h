@@ -52,6 +52,22 @@ typedef struct r1k_kernels {
      */
     void (*matmul)(int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
                    const uint8_t *xq, int batch, float *out, int out_stride);
+    /*
+     * Attention scores over an F16 cache: out[j * out_stride + t] = dot(q + j * n, k + rows[t], n) for j < heads,
+     * t < count. The dot of one (head, position): 16 float lanes, element i in lane i % 16 for i below n rounded
+     * down to 16, acc = fma(k_i, q_i, acc) in order; then lanes l + l+8, those l + l+4, l + l+2, the two added;
+     * then each remaining element's rounded product added in order. This is the Java backend's AVX-512 sum
+     * (VectorOps.dotsF16Group), so both agree bit for bit there, and every variant here gives it on every CPU.
+     */
+    void (*attn_dots_f16)(const uint16_t *k, const int32_t *rows, int count, const float *q, int heads, int n,
+                          float *out, int out_stride);
+    /*
+     * Attention output over an F16 cache: for t < count in order, w = a[j * a_stride + t] * scale[j] and
+     * out[j * n + i] = fma(v_i, w, out[j * n + i]) with v = v + rows[t], for every head j < heads and i < n:
+     * elementwise, so every variant and the Java backend (VectorOps.axpysF16Group) agree bit for bit.
+     */
+    void (*attn_axpys_f16)(const float *a, int a_stride, const float *scale, const uint16_t *v, const int32_t *rows,
+                           int count, float *out, int heads, int n);
 } r1k_kernels;
 
 const r1k_kernels *r1k_kernels_scalar(void);

@@ -234,7 +234,42 @@ static void ref_matmul(int type, const uint8_t *w, size_t row_bytes, int cols, i
     }
 }
 
-static const r1k_kernels SCALAR = {ref_quantize_q8_0, ref_quantize_q8_K, ref_matmul};
+static void ref_attn_dots_f16(const uint16_t *k, const int32_t *rows, int count, const float *q, int heads, int n,
+                              float *out, int out_stride) {
+    int n16 = n - n % 16;
+    for (int j = 0; j < heads; j++) {
+        const float *qj = q + (size_t) j * n;
+        for (int t = 0; t < count; t++) {
+            const uint16_t *kr = k + rows[t];
+            float acc[16] = {0};
+            for (int i = 0; i < n16; i++) acc[i % 16] = fmaf(r1k_fp16_to_fp32(kr[i]), qj[i], acc[i % 16]);
+            for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
+            for (int l = 0; l < 4; l++) acc[l] += acc[l + 4];
+            for (int l = 0; l < 2; l++) acc[l] += acc[l + 2];
+            float sum = acc[0] + acc[1];
+            for (int i = n16; i < n; i++) {
+                float p = r1k_fp16_to_fp32(kr[i]) * qj[i];
+                sum += p;
+            }
+            out[(size_t) j * out_stride + t] = sum;
+        }
+    }
+}
+
+static void ref_attn_axpys_f16(const float *a, int a_stride, const float *scale, const uint16_t *v,
+                               const int32_t *rows, int count, float *out, int heads, int n) {
+    for (int t = 0; t < count; t++) {
+        const uint16_t *vr = v + rows[t];
+        for (int j = 0; j < heads; j++) {
+            float w = a[(size_t) j * a_stride + t] * scale[j];
+            float *o = out + (size_t) j * n;
+            for (int i = 0; i < n; i++) o[i] = fmaf(r1k_fp16_to_fp32(vr[i]), w, o[i]);
+        }
+    }
+}
+
+static const r1k_kernels SCALAR = {ref_quantize_q8_0, ref_quantize_q8_K, ref_matmul, ref_attn_dots_f16,
+                                   ref_attn_axpys_f16};
 
 const r1k_kernels *r1k_kernels_scalar(void) {
     return &SCALAR;

@@ -1013,7 +1013,82 @@ static void VARIANT(matmul)(int type, const uint8_t *w, size_t row_bytes, int co
     }
 }
 
-static const r1k_kernels TABLE = {VARIANT(quantize_q8_0), VARIANT(quantize_q8_K), VARIANT(matmul)};
+/* ---------------------------------------------------------------------------------------------------------
+ * Attention over the F16 KV cache (r1k.h defines the arithmetic): each cache row converted once per call into
+ * floats for all the heads that read it, 16 lanes (two ymm without AVX-512).
+ */
+
+/* Rows longer than this go to the reference (same result): no model has heads this wide. */
+#define ATTN_MAX 4096
+
+INLINE void f16_row(const uint16_t *h, int n, float *f) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(f + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (h + i))));
+    for (; i < n; i++) f[i] = _cvtsh_ss(h[i]);
+}
+
+static void VARIANT(attn_dots_f16)(const uint16_t *k, const int32_t *rows, int count, const float *q, int heads,
+                                   int n, float *out, int out_stride) {
+    if (n > ATTN_MAX) {
+        r1k_kernels_scalar()->attn_dots_f16(k, rows, count, q, heads, n, out, out_stride);
+        return;
+    }
+    float kf[ATTN_MAX] __attribute__((aligned(64)));
+    const int n16 = n - n % 16;
+    for (int t = 0; t < count; t++) {
+        f16_row(k + rows[t], n, kf);
+        for (int j = 0; j < heads; j++) {
+            const float *qj = q + (size_t) j * n;
+#ifdef R1K_VNNI
+            __m512 acc = _mm512_setzero_ps();
+            for (int i = 0; i < n16; i += 16) acc = _mm512_fmadd_ps(_mm512_load_ps(kf + i), _mm512_loadu_ps(qj + i), acc);
+            __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+#else
+            __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+            for (int i = 0; i < n16; i += 16) {
+                lo = _mm256_fmadd_ps(_mm256_load_ps(kf + i), _mm256_loadu_ps(qj + i), lo);
+                hi = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 8), _mm256_loadu_ps(qj + i + 8), hi);
+            }
+            __m256 s8 = _mm256_add_ps(lo, hi);
+#endif
+            __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+            __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+            float sum = _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+            for (int i = n16; i < n; i++) {
+                float p = kf[i] * qj[i];
+                sum += p;
+            }
+            out[(size_t) j * out_stride + t] = sum;
+        }
+    }
+}
+
+static void VARIANT(attn_axpys_f16)(const float *a, int a_stride, const float *scale, const uint16_t *v,
+                                    const int32_t *rows, int count, float *out, int heads, int n) {
+    if (n > ATTN_MAX) {
+        r1k_kernels_scalar()->attn_axpys_f16(a, a_stride, scale, v, rows, count, out, heads, n);
+        return;
+    }
+    float vf[ATTN_MAX] __attribute__((aligned(64)));
+    for (int t = 0; t < count; t++) {
+        f16_row(v + rows[t], n, vf);
+        for (int j = 0; j < heads; j++) {
+            float w = a[(size_t) j * a_stride + t] * scale[j];
+            float *o = out + (size_t) j * n;
+            int i = 0;
+#ifdef R1K_VNNI
+            __m512 w16 = _mm512_set1_ps(w);
+            for (; i + 16 <= n; i += 16) _mm512_storeu_ps(o + i, _mm512_fmadd_ps(_mm512_load_ps(vf + i), w16, _mm512_loadu_ps(o + i)));
+#endif
+            __m256 w8 = _mm256_set1_ps(w);
+            for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, _mm256_fmadd_ps(_mm256_load_ps(vf + i), w8, _mm256_loadu_ps(o + i)));
+            for (; i < n; i++) o[i] = __builtin_fmaf(vf[i], w, o[i]);
+        }
+    }
+}
+
+static const r1k_kernels TABLE = {VARIANT(quantize_q8_0), VARIANT(quantize_q8_K), VARIANT(matmul),
+                                  VARIANT(attn_dots_f16), VARIANT(attn_axpys_f16)};
 
 const r1k_kernels *VARIANT(r1k_kernels)(void) {
     return &TABLE;

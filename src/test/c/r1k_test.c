@@ -138,6 +138,32 @@ static void run_quantize_special(int isa) {
     free(x);
 }
 
+/* Attention over an F16 cache: every variant against the reference, bit for bit (scores and outputs). */
+static void run_attention(int isa, int heads, int n, int count) {
+    const r1k_kernels *ref = r1k_kernels_scalar(), *k = r1k_kernels_for(isa);
+    const int cache_rows = count + 5, stride = n + 3;
+    uint16_t *cache = malloc(sizeof(uint16_t) * (size_t) cache_rows * stride);
+    for (int i = 0; i < cache_rows * stride; i++) cache[i] = r1k_fp32_to_fp16((uniform() - .5f) * 4.f);
+    int32_t *rows = malloc(sizeof(int32_t) * (size_t) count);
+    for (int t = 0; t < count; t++) rows[t] = (int32_t) (((t * 7 + 3) % cache_rows) * stride + t % 3);
+    float *q = activations(heads, n), *a = activations(heads, count + 2), *scale = activations(1, heads);
+    int out_stride = count + 1;
+    size_t so = (size_t) heads * out_stride, oo = (size_t) heads * n;
+    float *sa = calloc(so, sizeof(float)), *sb = calloc(so, sizeof(float));
+    float *oa = malloc(sizeof(float) * oo), *ob = malloc(sizeof(float) * oo);
+    for (size_t i = 0; i < oo; i++) oa[i] = ob[i] = (float) (i % 5) - 2.f;
+    ref->attn_dots_f16(cache, rows, count, q, heads, n, sa, out_stride);
+    k->attn_dots_f16(cache, rows, count, q, heads, n, sb, out_stride);
+    char what[128];
+    snprintf(what, sizeof what, "%s attention scores heads %d n %d count %d", r1k_isa_name(isa), heads, n, count);
+    check_bytes(what, (uint8_t *) sa, (uint8_t *) sb, sizeof(float) * so);
+    ref->attn_axpys_f16(a, count + 2, scale, cache, rows, count, oa, heads, n);
+    k->attn_axpys_f16(a, count + 2, scale, cache, rows, count, ob, heads, n);
+    snprintf(what, sizeof what, "%s attention output heads %d n %d count %d", r1k_isa_name(isa), heads, n, count);
+    check_bytes(what, (uint8_t *) oa, (uint8_t *) ob, sizeof(float) * oo);
+    free(cache); free(rows); free(q); free(a); free(scale); free(sa); free(sb); free(oa); free(ob);
+}
+
 int main(void) {
     const int types[] = {R1K_Q8_0, R1K_Q4_0, R1K_Q4_K, R1K_Q5_K, R1K_Q6_K};
     const int rows[] = {1, 3, 4, 5, 8, 13, 16, 19, 40}; /* panels: 8 (AVX2) and 16 (AVX-512) rows */
@@ -148,6 +174,13 @@ int main(void) {
     for (int isa = R1K_AVX2; isa <= best; isa++) {
         run_quantize_special(isa);
         cases++;
+        const int attn_n[] = {16, 64, 128, 136, 200, 576, 5000}; /* tails past 16 lanes; 5000: past the stack row */
+        for (int ni = 0; ni < 7; ni++) {
+            for (int h = 1; h <= 6; h += 5) {
+                run_attention(isa, h, attn_n[ni], 1 + 13 * (ni % 3));
+                cases++;
+            }
+        }
         for (int t = 0; t < 5; t++) {
             int elems = r1k_block_elems(types[t]);
             for (int ri = 0; ri < (int) (sizeof rows / sizeof rows[0]); ri++) {

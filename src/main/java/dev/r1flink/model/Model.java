@@ -2,6 +2,7 @@ package dev.r1flink.model;
 
 import dev.r1flink.gguf.GgufFile;
 import dev.r1flink.tensor.Backend;
+import dev.r1flink.tensor.NativeKernels;
 import dev.r1flink.tensor.Parallel;
 import dev.r1flink.tensor.VectorOps;
 import java.io.IOException;
@@ -630,6 +631,8 @@ public final class Model {
             int units = kvHeads * unitsPerKvHead;
             float[] rowScratch = s.rowScratch(hd);
             float[] inv = s.headScales(per);
+            // the native kernels do the same sums (bit for bit where the Java backend runs 16 lanes, see r1k.h)
+            int isa = s.backend() == Backend.NATIVE ? NativeKernels.bestIsa() : -1;
             for (int u = from; u < to; u++) {
                 int i = u / units;
                 int g = u % units / unitsPerKvHead;         // KV head
@@ -646,7 +649,11 @@ public final class Model {
                     rows[t] = kv.cell(seq, t) * kvDim + g * hd; // the row's K of position t, this KV head
                 }
                 // scores q.k * scale over the row's sequence, positions 0..pos
-                VectorOps.dotsF16Group(kCache, rows, n, q, qOff, per, hd, att, n, rowScratch);
+                if (isa >= 0) {
+                    NativeKernels.attnDots(isa, kCache, rows, n, q, qOff, per, hd, att, n);
+                } else {
+                    VectorOps.dotsF16Group(kCache, rows, n, q, qOff, per, hd, att, n, rowScratch);
+                }
                 for (int j = 0; j < per; j++) {
                     int a0 = j * n;
                     for (int t = 0; t < n; t++) {
@@ -656,7 +663,11 @@ public final class Model {
                 }
                 // weighted sum of values (MLA: the latent, the first vd floats of each key row)
                 java.util.Arrays.fill(out, oOff, oOff + per * vd, 0f);
-                VectorOps.axpysF16Group(att, n, inv, vCache, vRows, n, out, oOff, per, vd, rowScratch);
+                if (isa >= 0) {
+                    NativeKernels.attnAxpys(isa, att, n, inv, vCache, vRows, n, out, oOff, per, vd);
+                } else {
+                    VectorOps.axpysF16Group(att, n, inv, vCache, vRows, n, out, oOff, per, vd, rowScratch);
+                }
             }
         }
     }

@@ -49,10 +49,14 @@ public final class NativeKernels {
         try {
             loaded = load();
             best = bestIsa0();
+            // every entry point resolves now, not at its first call in a job (a library of an older build lacks some)
+            attnDots0(SCALAR, new short[0], new int[0], 0, new float[0], 0, 1, 1, new float[0], 0);
+            attnAxpys0(SCALAR, new float[0], 0, new float[0], new short[0], new int[0], 0, new float[0], 0, 1, 1);
         } catch (Throwable t) {
+            best = -1;
             failure = t.getMessage() != null ? t.getMessage() : t.toString();
         }
-        LOADED = loaded;
+        LOADED = failure == null ? loaded : null;
         FAILURE = failure;
         BEST = best;
     }
@@ -203,6 +207,63 @@ public final class NativeKernels {
                 outOffset, outStride);
     }
 
+    /**
+     * Attention scores over an F16 cache, as {@link VectorOps#dotsF16Group} (bit for bit where the Java backend
+     * runs 16 lanes; r1k.h defines the sum): {@code out[j*outStride + t] = q[qOff + j*n ..] . k[rows[t] ..]} over
+     * {@code n} elements, for heads {@code j < heads} and positions {@code t < count}.
+     */
+    public static void attnDots(int isa, short[] k, int[] rows, int count, float[] q, int qOff, int heads, int n,
+                                float[] out, int outStride) {
+        checkIsa(isa);
+        checkAttention(heads, n, rows, count, k, "k");
+        if (qOff < 0 || qOff + (long) heads * n > q.length) {
+            throw new IndexOutOfBoundsException(heads + " query heads of " + n + " at " + qOff + " exceed the "
+                    + q.length + " floats of q");
+        }
+        if (outStride < count || (long) (heads - 1) * outStride + count > out.length) {
+            throw new IndexOutOfBoundsException(heads + " rows of " + count + " scores (stride " + outStride
+                    + ") exceed the " + out.length + " floats of out");
+        }
+        if (count > 0) {
+            attnDots0(isa, k, rows, count, q, qOff, heads, n, out, outStride);
+        }
+    }
+
+    /**
+     * Attention output over an F16 cache, as {@link VectorOps#axpysF16Group} (bit for bit: elementwise FMAs):
+     * {@code out[outOff + j*n + i] += a[j*aStride + t] * scale[j] * v[rows[t] + i]}, positions in order.
+     */
+    public static void attnAxpys(int isa, float[] a, int aStride, float[] scale, short[] v, int[] rows, int count,
+                                 float[] out, int outOff, int heads, int n) {
+        checkIsa(isa);
+        checkAttention(heads, n, rows, count, v, "v");
+        if (aStride < count || (long) (heads - 1) * aStride + count > a.length || scale.length < heads) {
+            throw new IndexOutOfBoundsException(heads + " rows of " + count + " weights (stride " + aStride
+                    + ") and " + heads + " scales exceed a (" + a.length + ") or scale (" + scale.length + ")");
+        }
+        if (outOff < 0 || outOff + (long) heads * n > out.length) {
+            throw new IndexOutOfBoundsException(heads + " outputs of " + n + " at " + outOff + " exceed the "
+                    + out.length + " floats of out");
+        }
+        if (count > 0) {
+            attnAxpys0(isa, a, aStride, scale, v, rows, count, out, outOff, heads, n);
+        }
+    }
+
+    private static void checkAttention(int heads, int n, int[] rows, int count, short[] cache, String name) {
+        if (heads <= 0 || n <= 0 || count < 0 || count > rows.length) {
+            throw new IllegalArgumentException("bad attention shape: " + heads + " heads of " + n + ", " + count
+                    + " positions of " + rows.length + " rows");
+        }
+        int last = cache.length - n;
+        for (int t = 0; t < count; t++) {
+            if (rows[t] < 0 || rows[t] > last) {
+                throw new IndexOutOfBoundsException("cache row " + rows[t] + " (position " + t + ") plus " + n
+                        + " exceeds the " + cache.length + " halves of " + name);
+            }
+        }
+    }
+
     private static void checkIsa(int isa) {
         if (!available()) {
             throw new IllegalStateException("native kernels not available: " + FAILURE);
@@ -223,6 +284,12 @@ public final class NativeKernels {
 
     private static native void quantize0(int isa, int kind, float[] x, int xOffset, int rows, int cols, int xStride,
                                          byte[] out);
+
+    private static native void attnDots0(int isa, short[] k, int[] rows, int count, float[] q, int qOff, int heads,
+                                         int n, float[] out, int outStride);
+
+    private static native void attnAxpys0(int isa, float[] a, int aStride, float[] scale, short[] v, int[] rows,
+                                          int count, float[] out, int outOff, int heads, int n);
 
     private static native void matmul0(int isa, int type, byte[] w, int wOffset, int rowBytes, int cols, int rowFrom,
                                        int rowTo, byte[] xq, int batch, float[] out, int outOffset, int outStride);

@@ -178,6 +178,65 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * Attention over an F16 cache: every ISA variant gives the same scores and outputs bit for bit, equal to the
+     * Java backend's where it runs 16 lanes (r1k.h defines the sum as its AVX-512 order), else within rounding;
+     * the outputs (elementwise FMAs) equal the Java backend's everywhere.
+     */
+    @Test
+    void attentionEqualsTheJavaBackend() {
+        Random rnd = new Random(7);
+        for (int n : new int[] {64, 128, 136, 576}) {
+            for (int heads : new int[] {1, 6}) {
+                for (int count : new int[] {1, 37}) {
+                    int stride = n + 5;
+                    short[] cache = new short[(count + 3) * stride];
+                    for (int i = 0; i < cache.length; i++) {
+                        cache[i] = Float16.floatToHalf((float) rnd.nextGaussian());
+                    }
+                    int[] rows = new int[count + 2]; // longer than count: only the first count are read
+                    for (int t = 0; t < count; t++) {
+                        rows[t] = (t * 5 + 2) % (count + 3) * stride + t % 4;
+                    }
+                    float[] q = gaussian(rnd, 3 + heads * n), a = gaussian(rnd, heads * count), scale = gaussian(rnd, heads);
+                    float[] javaScores = new float[heads * count];
+                    VectorOps.dotsF16Group(cache, rows, count, q, 3, heads, n, javaScores, count, new float[n]);
+                    float[] javaOut = gaussian(new Random(n), 2 + heads * n);
+                    float[] out0 = javaOut.clone();
+                    VectorOps.axpysF16Group(a, count, scale, cache, rows, count, javaOut, 2, heads, n, new float[n]);
+                    float[] first = null;
+                    for (int isa = NativeKernels.SCALAR; isa <= NativeKernels.bestIsa(); isa++) {
+                        String what = NativeKernels.isaName(isa) + " n " + n + " heads " + heads + " count " + count;
+                        float[] scores = new float[heads * count];
+                        NativeKernels.attnDots(isa, cache, rows, count, q, 3, heads, n, scores, count);
+                        if (first == null) {
+                            first = scores;
+                        }
+                        assertArrayEquals(first, scores, what + ": scores differ between variants");
+                        if (Simd.L == 16) {
+                            assertArrayEquals(javaScores, scores, what + ": scores differ from the Java backend's");
+                        } else {
+                            for (int i = 0; i < scores.length; i++) {
+                                assertEquals(javaScores[i], scores[i], 1e-4f * (1 + Math.abs(javaScores[i])), what);
+                            }
+                        }
+                        float[] out = out0.clone();
+                        NativeKernels.attnAxpys(isa, a, count, scale, cache, rows, count, out, 2, heads, n);
+                        assertArrayEquals(javaOut, out, what + ": outputs differ from the Java backend's");
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] gaussian(Random rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        return x;
+    }
+
     @Test
     void hostileArgumentsAreRefusedBeforeAnyNativeCall() {
         int isa = NativeKernels.bestIsa();
@@ -218,6 +277,27 @@ class NativeKernelsTest {
         MatmulInput in = new MatmulInput(Backend.NATIVE);
         in.prepare(x, 2, 64, w, null, null);
         assertThrows(IllegalStateException.class, () -> in.multiply(k, out, 4, 0, 4)); // prepared for q8_0 only
+        // attention: rows past the cache or negative, counts past rows, strides and offsets past the arrays
+        short[] cache = new short[4 * 64];
+        int[] rows = {0, 64, 128, 192};
+        float[] q = new float[2 * 64], sc = new float[2 * 4], a = new float[2 * 4], scale = new float[2];
+        float[] o = new float[2 * 64];
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnDots(isa, cache, new int[] {0, 193}, 2, q, 0, 2, 64, sc, 4));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnDots(isa, cache, new int[] {-1}, 1, q, 0, 2, 64, sc, 4));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attnDots(isa, cache, rows, 5, q, 0, 2, 64, sc, 4));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attnDots(isa, cache, rows, 4, q, 0, 0, 64, sc, 4));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attnDots(isa, cache, rows, 4, q, 0, 2, -64, sc, 4));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnDots(isa, cache, rows, 4, q, 1, 2, 64, sc, 4));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnDots(isa, cache, rows, 4, q, 0, 2, 64, sc, 3));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnDots(isa, cache, rows, 4, q, 0, 2, 64, sc, 5));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnDots(isa, cache, rows, 4, q, 0, 2, 65, sc, 4));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnAxpys(isa, a, 4, scale, cache, rows, 4, o, 1, 2, 64));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnAxpys(isa, a, 5, scale, cache, rows, 4, o, 0, 2, 64));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnAxpys(isa, a, 4, new float[1], cache, rows, 4, o, 0, 2, 64));
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.attnAxpys(isa, a, 4, scale, cache, new int[] {0, 250}, 2, o, 0, 2, 64));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attnAxpys(isa, a, 4, scale, cache, rows, -1, o, 0, 2, 64));
+        NativeKernels.attnDots(isa, cache, rows, 4, q, 0, 2, 64, sc, 4);
+        NativeKernels.attnAxpys(isa, a, 4, scale, cache, rows, 4, o, 0, 2, 64);
         // and after all that, the library still works
         NativeKernels.matmul(isa, w, xq, 2, out, 0, 8, 0, 8);
         assertTrue(Float.isFinite(out[15]));
