@@ -22,8 +22,17 @@ import dev.r1flink.tensor.GgmlType;
 final class GgmlRounding {
 
     static final boolean ENABLED = Boolean.getBoolean("r1.model.ggmlRounding");
+    static final boolean ATTENTION_Q = ENABLED || Boolean.getBoolean("r1.model.ggmlRounding.q");
+    static final boolean ATTENTION_SOFTMAX = ENABLED || Boolean.getBoolean("r1.model.ggmlRounding.softmax");
+    static final boolean WEIGHTS = ENABLED || Boolean.getBoolean("r1.model.ggmlRounding.weights");
 
     private GgmlRounding() {}
+
+    static void f16InPlace(float[] x, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            x[i] = f16(x[i]);
+        }
+    }
 
     static float f16(float x) {
         return Float16.halfToFloat(Float16.floatToHalf(x));
