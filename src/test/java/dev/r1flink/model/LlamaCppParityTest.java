@@ -110,7 +110,8 @@ class LlamaCppParityTest {
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> quantizedGoldens() {
         List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
         for (String name : new String[] {"qwen2-q8_0", "qwen2-q4_0", "qwen2-q4_k", "qwen2-q5_k", "qwen2-q6_k",
-                "llama-q4_k", "qwen3-q4_k", "deepseek2-q8_0", "deepseek2-q4_k"}) {
+                "llama-q4_k", "qwen3-q4_k", "deepseek2-q8_0", "deepseek2-q4_k",
+                "deepseek2-q4_k_m"}) {
             for (Backend b : NativeTestSupport.backends().toList()) {
                 out.add(org.junit.jupiter.params.provider.Arguments.of(name, b)); // same file: synthesized once
             }
