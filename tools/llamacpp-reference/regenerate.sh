@@ -64,3 +64,6 @@ golden qwen3-q4_k tiny-qwen3 Q4_K forced
 golden deepseek2-f32 tiny-deepseek2 F32 greedy
 golden deepseek2-lite-f32 tiny-deepseek2-lite F32 greedy
 golden deepseek2-q8_0 tiny-deepseek2 Q8_0 forced
+# K-quants on MLA + MoE: Q4_K where the rows hold whole 256-blocks, Q8_0 on the 128-wide ones, BF16 k_b/v_b
+golden deepseek2-q4_k tiny-deepseek2 Q4_K forced
+golden deepseek2-q4_k_m tiny-deepseek2 Q4_K_M forced

@@ -6,7 +6,7 @@ import dev.r1flink.tensor.GgmlType;
 /**
  * Opt-in ({@code -Dr1.model.ggmlRounding=true}) emulation of the roundings that ggml's CPU backend applies to
  * activations, for parity experiments against llama.cpp only (see {@code LlamaCppParityTest}); off by default,
- * and then the branches on {@link #ENABLED} fold away.
+ * and then the branches on these static final flags fold away.
  * <ul>
  *   <li>Attention without flash attention ({@code build_attn_mha}): {@code kq = mul_mat(k, q)} with an F16 K cache
  *       converts q to F16 first, and {@code kqv = mul_mat(v, softmax(kq))} converts the softmax weights to F16.</li>
@@ -17,13 +17,25 @@ import dev.r1flink.tensor.GgmlType;
  * Measured on the tiny synthetic models: with it, F32 models agree with llama.cpp to 3e-4 instead of 8e-4 in
  * relative logits, and Q8_0/Q4_0/K-quant models to 5e-5 until the first step at which one int8 rounding of an
  * activation falls differently (float summation order moves a value across a .5 boundary); from then on the
- * difference is as large as without emulation. So it explains the quantized gap but cannot close it.
+ * difference is as large as without emulation. So it explains the quantized gap but cannot close it. deepseek2 F32
+ * (MLA, whose absorbed query is kv_lora_rank + rope wide): 0.0044 / 0.0034 without, 0.0018 / 0.0019 with only the
+ * query rounding ({@code -Dr1.model.ggmlRounding.q=true}), 0.0009 / 0.0007 with all; the parts can be switched on
+ * alone: {@code .q}, {@code .softmax} (the attention roundings), {@code .weights} (the weight products).
  */
 final class GgmlRounding {
 
     static final boolean ENABLED = Boolean.getBoolean("r1.model.ggmlRounding");
+    static final boolean ATTENTION_Q = ENABLED || Boolean.getBoolean("r1.model.ggmlRounding.q");
+    static final boolean ATTENTION_SOFTMAX = ENABLED || Boolean.getBoolean("r1.model.ggmlRounding.softmax");
+    static final boolean WEIGHTS = ENABLED || Boolean.getBoolean("r1.model.ggmlRounding.weights");
 
     private GgmlRounding() {}
+
+    static void f16InPlace(float[] x, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            x[i] = f16(x[i]);
+        }
+    }
 
     static float f16(float x) {
         return Float16.halfToFloat(Float16.floatToHalf(x));

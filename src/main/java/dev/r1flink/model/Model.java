@@ -198,7 +198,7 @@ public final class Model {
                 VectorOps.rmsnorm(s.xb, i * dim, s.x, i * dim, L.ffnNorm(), dim, eps);
             }
             if (L.moe() != null) {
-                experts(n, s, L.moe(), parallel);
+                experts(l, n, s, L.moe(), parallel);
             } else {
                 // swiglu: down(silu(gate(x)) * up(x))
                 s.matmul.run(parallel, s.xb, n, L.ffnGate(), s.hb, L.ffnUp(), s.hb2, null, null);
@@ -336,7 +336,7 @@ public final class Model {
      * own slot order, plus the shared experts. Writes {@code s.xb2}. Grouping only changes the order in which
      * (row, expert) products are visited, never a row's arithmetic.
      */
-    private void experts(int n, State s, Weights.MoeLayer E, Parallel parallel) {
+    private void experts(int layer, int n, State s, Weights.MoeLayer E, Parallel parallel) {
         ModelConfig.Moe e = config.moe();
         int dim = config.embeddingLength();
         int nExp = e.expertCount();
@@ -350,7 +350,7 @@ public final class Model {
             s.matmul.run(parallel, E.gateInp(), s.xb, n, s.routerLogits);
         }
         for (int i = 0; i < n; i++) {
-            route(s, E, e, i);
+            route(s, E, e, layer, i);
         }
         // pack the (row, slot) pairs by expert, rows in increasing order within an expert
         java.util.Arrays.fill(s.expertRows, 0);
@@ -419,13 +419,16 @@ public final class Model {
      * the router logits), selection scores = probabilities + exp_probs_b, only the best expert_group_used_count
      * groups (a group scores the sum of its two best) stay eligible, top expert_used_count by score; the weights
      * are the unbiased probabilities, normalized to sum 1 if expert_weights_norm, times expert_weights_scale.
+     *
+     * <p>Also records the row's routing margin in {@code s.routingMargins} (see there): how far the closest of
+     * these discrete decisions was from going the other way. At {@code s.routingFlip} (a parity
+     * experiment; -1 otherwise) that closest decision is taken the other way.
      */
-    private void route(State s, Weights.MoeLayer E, ModelConfig.Moe e, int i) {
+    private void route(State s, Weights.MoeLayer E, ModelConfig.Moe e, int layer, int i) {
         int nExp = e.expertCount();
         int k = e.expertUsedCount();
         int lo = i * nExp;
         float[] probs = s.routerProbs;
-        float[] sel = s.selection;
         if (e.expertGatingFunc() == ModelConfig.Moe.GATING_SIGMOID) {
             for (int x = 0; x < nExp; x++) {
                 probs[x] = 1.0f / (1.0f + (float) Math.exp(-s.routerLogits[lo + x]));
@@ -436,56 +439,15 @@ public final class Model {
                 probs[x] *= inv;
             }
         }
-        float[] bias = E.expProbsB();
-        for (int x = 0; x < nExp; x++) {
-            sel[x] = bias != null ? probs[x] + bias[x] : probs[x];
+        float groupMargin = selectionScores(s, E, e, false);
+        float expertMargin = topExperts(s, e, i, false);
+        if (i * config.blockCount() + layer == s.routingFlip) {
+            boolean flipGroup = groupMargin < expertMargin;
+            selectionScores(s, E, e, flipGroup);
+            topExperts(s, e, i, !flipGroup);
         }
-        int groups = e.expertGroupCount();
-        if (groups > 1) {
-            int per = nExp / groups;
-            for (int g = 0; g < groups; g++) {
-                float best = Float.NEGATIVE_INFINITY;
-                float second = Float.NEGATIVE_INFINITY;
-                for (int x = g * per; x < (g + 1) * per; x++) {
-                    if (sel[x] > best) {
-                        second = best;
-                        best = sel[x];
-                    } else if (sel[x] > second) {
-                        second = sel[x];
-                    }
-                }
-                s.groupScores[g] = per > 1 ? best + second : best;
-            }
-            // keep the best expert_group_used_count groups eligible, mask the experts of the others
-            long chosen = 0;
-            for (int kept = 0; kept < e.expertGroupUsedCount(); kept++) {
-                int bestGroup = -1;
-                for (int g = 0; g < groups; g++) {
-                    if ((chosen & (1L << g)) == 0 && (bestGroup < 0 || s.groupScores[g] > s.groupScores[bestGroup])) {
-                        bestGroup = g;
-                    }
-                }
-                chosen |= 1L << bestGroup;
-            }
-            for (int g = 0; g < groups; g++) {
-                if ((chosen & (1L << g)) == 0) {
-                    java.util.Arrays.fill(sel, g * per, (g + 1) * per, Float.NEGATIVE_INFINITY);
-                }
-            }
-        }
-        // top-k by selection score, best first (ties: lower id first)
+        s.routingMargins[i * config.blockCount() + layer] = Math.min(groupMargin, expertMargin);
         int o = i * k;
-        for (int j = 0; j < k; j++) {
-            int best = 0;
-            for (int x = 1; x < nExp; x++) {
-                if (sel[x] > sel[best]) {
-                    best = x;
-                }
-            }
-            s.selected[o + j] = best;
-            s.routeWeights[o + j] = probs[best];
-            sel[best] = Float.NEGATIVE_INFINITY;
-        }
         if (e.expertWeightsNorm()) {
             double sum = 0;
             for (int j = 0; j < k; j++) {
@@ -502,6 +464,111 @@ public final class Model {
                 s.routeWeights[o + j] *= scale;
             }
         }
+    }
+
+    /**
+     * Fills {@code s.selection} with the selection scores of {@code s.routerProbs}, the experts of the groups that
+     * are not kept masked to -inf. Returns the group margin: the lowest kept group's score minus the best dropped
+     * group's (+inf without groups). {@code swapWeakest}: keep the best dropped group instead of the lowest kept one.
+     */
+    private float selectionScores(State s, Weights.MoeLayer E, ModelConfig.Moe e, boolean swapWeakest) {
+        int nExp = e.expertCount();
+        float[] probs = s.routerProbs;
+        float[] sel = s.selection;
+        float[] bias = E.expProbsB();
+        for (int x = 0; x < nExp; x++) {
+            sel[x] = bias != null ? probs[x] + bias[x] : probs[x];
+        }
+        int groups = e.expertGroupCount();
+        if (groups <= 1) {
+            return Float.POSITIVE_INFINITY;
+        }
+        int per = nExp / groups;
+        for (int g = 0; g < groups; g++) {
+            float best = Float.NEGATIVE_INFINITY;
+            float second = Float.NEGATIVE_INFINITY;
+            for (int x = g * per; x < (g + 1) * per; x++) {
+                if (sel[x] > best) {
+                    second = best;
+                    best = sel[x];
+                } else if (sel[x] > second) {
+                    second = sel[x];
+                }
+            }
+            s.groupScores[g] = per > 1 ? best + second : best;
+        }
+        // keep the best expert_group_used_count groups eligible, mask the experts of the others
+        long chosen = 0;
+        int weakest = -1;
+        for (int kept = 0; kept < e.expertGroupUsedCount(); kept++) {
+            int bestGroup = -1;
+            for (int g = 0; g < groups; g++) {
+                if ((chosen & (1L << g)) == 0 && (bestGroup < 0 || s.groupScores[g] > s.groupScores[bestGroup])) {
+                    bestGroup = g;
+                }
+            }
+            chosen |= 1L << bestGroup;
+            weakest = bestGroup;
+        }
+        int runnerUp = -1;
+        for (int g = 0; g < groups; g++) {
+            if ((chosen & (1L << g)) == 0 && (runnerUp < 0 || s.groupScores[g] > s.groupScores[runnerUp])) {
+                runnerUp = g;
+            }
+        }
+        if (runnerUp < 0) {
+            return Float.POSITIVE_INFINITY; // every group kept
+        }
+        float margin = s.groupScores[weakest] - s.groupScores[runnerUp];
+        if (swapWeakest) {
+            chosen = chosen & ~(1L << weakest) | 1L << runnerUp;
+        }
+        for (int g = 0; g < groups; g++) {
+            if ((chosen & (1L << g)) == 0) {
+                java.util.Arrays.fill(sel, g * per, (g + 1) * per, Float.NEGATIVE_INFINITY);
+            }
+        }
+        return margin;
+    }
+
+    /**
+     * Row {@code i}'s top expert_used_count experts by {@code s.selection}, best first (ties: lower id first), with
+     * their unbiased probabilities as weights; consumes {@code s.selection}. Returns the expert margin: the k-th
+     * chosen score minus the best eligible one left out (+inf if none is left). {@code swapWeakest}: the last slot
+     * takes that runner-up instead.
+     */
+    private float topExperts(State s, ModelConfig.Moe e, int i, boolean swapWeakest) {
+        int nExp = e.expertCount();
+        int k = e.expertUsedCount();
+        float[] sel = s.selection;
+        int o = i * k;
+        float last = 0;
+        for (int j = 0; j < k; j++) {
+            int best = argmax(sel, nExp);
+            s.selected[o + j] = best;
+            s.routeWeights[o + j] = s.routerProbs[best];
+            last = sel[best];
+            sel[best] = Float.NEGATIVE_INFINITY;
+        }
+        int runnerUp = argmax(sel, nExp);
+        if (sel[runnerUp] == Float.NEGATIVE_INFINITY) {
+            return Float.POSITIVE_INFINITY;
+        }
+        if (swapWeakest) {
+            s.selected[o + k - 1] = runnerUp;
+            s.routeWeights[o + k - 1] = s.routerProbs[runnerUp];
+        }
+        return last - sel[runnerUp];
+    }
+
+    private static int argmax(float[] x, int n) {
+        int best = 0;
+        for (int j = 1; j < n; j++) {
+            if (x[j] > x[best]) {
+                best = j;
+            }
+        }
+        return best;
     }
 
     private int checkToken(int token) {
@@ -605,6 +672,9 @@ public final class Model {
             this.kCache = kCache;
             this.vCache = vCache;
             this.out = out;
+            if (GgmlRounding.ATTENTION_Q) { // opt-in: q rounded to F16 as ggml's kq = mul_mat(k, q) does
+                GgmlRounding.f16InPlace(q, 0, batch.size() * config.headCount() * config.headDim());
+            }
             parallel.forRange(batch.size() * config.headCountKv() * unitsPerKvHead, this);
             this.batch = null;
             this.kv = null;
@@ -660,6 +730,12 @@ public final class Model {
                         att[a0 + t] *= attentionScale;
                     }
                     inv[j] = VectorOps.softmaxExp(att, a0, att, a0, n);
+                    if (GgmlRounding.ATTENTION_SOFTMAX) { // opt-in: F16 weights, as kqv = mul_mat(v, kq) takes them
+                        for (int t = 0; t < n; t++) {
+                            att[a0 + t] = GgmlRounding.f16(att[a0 + t] * inv[j]);
+                        }
+                        inv[j] = 1f;
+                    }
                 }
                 // weighted sum of values (MLA: the latent, the first vd floats of each key row)
                 java.util.Arrays.fill(out, oOff, oOff + per * vd, 0f);

@@ -57,6 +57,18 @@ public final class State {
     final float[] ue;           // [capacity*used][ffExp] up
     final float[] ye;           // [capacity*used][dim]   expert outputs
     final float[] shared;       // [capacity][dim]        shared experts' output
+    /**
+     * [capacity][blockCount] each row's routing margin in each MoE layer of the last step (NaN in dense layers): how
+     * far, in selection-score units (probability + exp_probs_b), its closest routing decision was from a tie, the
+     * lower of the k-th chosen expert's score minus the best eligible one left out and the lowest kept group's
+     * score minus the best dropped group's. A parity test reads it to tell a routing flip from a numeric error.
+     */
+    final float[] routingMargins;
+    /**
+     * Parity experiment only: the entry of {@link #routingMargins} (row * blockCount + layer) whose closest routing
+     * decision is taken the other way in the next steps; -1: none.
+     */
+    int routingFlip = -1;
 
     // Reused tasks for Parallel, so that no lambda is allocated per call.
     final MatmulTask matmul;
@@ -112,9 +124,12 @@ public final class State {
             ue = new float[Math.multiplyExact(pairs, moe.expertFeedForwardLength())];
             ye = new float[Math.multiplyExact(pairs, dim)];
             shared = new float[capacity * dim];
+            routingMargins = new float[capacity * c.blockCount()];
+            java.util.Arrays.fill(routingMargins, Float.NaN);
             groups = Math.max(groups, n);
         } else {
             routerLogits = routerProbs = selection = groupScores = routeWeights = xe = ge = ue = ye = shared = null;
+            routingMargins = null;
             selected = slotPos = expertRows = expertStart = null;
         }
         ropeCos = new float[capacity * c.ropeDimensionCount() / 2];
@@ -197,7 +212,7 @@ public final class State {
             count = w2 != null ? 3 : w1 != null ? 2 : 1;
             // opt-in llama.cpp parity experiment (see GgmlRounding); off: x as is. Weights that share an input have
             // the same activation type (Q4_K_M mixes Q4_K and Q6_K, both Q8_K).
-            float[] in = GgmlRounding.ENABLED ? GgmlRounding.activations(w0.type(), x, n * w0.cols()) : x;
+            float[] in = GgmlRounding.WEIGHTS ? GgmlRounding.activations(w0.type(), x, n * w0.cols()) : x;
             input.prepare(in, n, w0.cols(), w0, w1, w2);
             int rows = 0;
             for (int j = 0; j < count; j++) {

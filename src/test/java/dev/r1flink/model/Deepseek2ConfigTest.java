@@ -66,6 +66,50 @@ class Deepseek2ConfigTest {
     }
 
     /**
+     * The routing margins that LlamaCppParityTest reads to tell a routing flip from a numeric error: NaN exactly in
+     * the dense layers, finite and non-negative in the MoE ones; taking the closest decision the other way
+     * (State#routingFlip) changes that row's logits and no other row's, and leaves nothing behind.
+     */
+    @Test
+    void routingMarginsAndTheFlipHookAreRowLocal(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("ds.gguf");
+        new Synthesizer(Synthesizer.shape("tiny-deepseek2"), "Q8_0", null, 2).write(f, null);
+        Model m = Model.load(f);
+        int layers = m.config.blockCount();
+        int vocab = m.config.vocabSize();
+        State s = m.newState(2);
+        ContiguousKvCache kv = new ContiguousKvCache(m.config, 2, 8);
+        Batch b = new Batch(2);
+        try (Parallel p = new Parallel(2)) {
+            for (int pos = 0; pos < 4; pos++) {
+                b.clear();
+                b.add(11 + pos, pos, 0, true);
+                b.add(300 - pos, pos, 1, true);
+                float[] plain = new float[2 * vocab];
+                m.forward(b, kv, s, plain, p);
+                for (int row = 0; row < 2; row++) {
+                    assertTrue(Float.isNaN(s.routingMargins[row * layers]), "dense layer 0 has no routing");
+                    for (int l = 1; l < layers; l++) {
+                        float margin = s.routingMargins[row * layers + l];
+                        assertTrue(margin >= 0 && margin < Float.POSITIVE_INFINITY, "layer " + l + ": " + margin);
+                    }
+                }
+                s.routingFlip = layers + 1 + pos % 2; // row 1, layer 1 or 2
+                float[] flipped = new float[2 * vocab];
+                m.forward(b, kv, s, flipped, p);
+                s.routingFlip = -1;
+                assertArrayEquals(java.util.Arrays.copyOf(plain, vocab), java.util.Arrays.copyOf(flipped, vocab),
+                        "row 0's logits depend on row 1's routing");
+                assertTrue(!java.util.Arrays.equals(plain, vocab, 2 * vocab, flipped, vocab, 2 * vocab),
+                        "the flip did not change row 1's logits");
+                float[] again = new float[2 * vocab];
+                m.forward(b, kv, s, again, p); // rewrites the step's KV rows as they were
+                assertArrayEquals(plain, again, "the flip left state behind");
+            }
+        }
+    }
+
+    /**
      * A legacy conversion (unsplit attn_kv_b, per-head sizes in key_length/value_length, head_count_kv = heads, no
      * *_mla keys) of the same weights loads into the same latent form and gives bit-identical logits.
      */

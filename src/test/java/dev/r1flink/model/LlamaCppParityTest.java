@@ -34,9 +34,10 @@ import java.util.List;
  *   <li>F32 and F16 weights: our greedy choice equals llama.cpp's at every step (32 steps), and the relative logits
  *       agree within {@link #F32_TOLERANCE} / {@link #F16_TOLERANCE}.</li>
  *   <li>Quantized weights, on each backend: relative logits within {@link #quantTolerance}, and the same argmax
- *       at every step where llama.cpp's top-2 margin exceeds that tolerance. ggml multiplies quantized weights by
- *       activations that it first quantizes itself (to Q8_0 for Q8_0/Q4_0 weights, to Q8_K for K-quants); the
- *       Java backend multiplies by float activations, the native one quantizes as ggml does.</li>
+ *       at every step where llama.cpp's top-2 margin exceeds that tolerance. A MoE step may exceed it only as a
+ *       routing flip ({@link #ROUTING_NEAR_TIE}). ggml multiplies quantized weights by activations that it first
+ *       quantizes itself (to Q8_0 for Q8_0/Q4_0 weights, to Q8_K for K-quants); the Java backend multiplies by
+ *       float activations, the native one quantizes as ggml does.</li>
  * </ul>
  */
 class LlamaCppParityTest {
@@ -55,12 +56,14 @@ class LlamaCppParityTest {
     static final float F32_TOLERANCE = 1.5e-3f;
     /**
      * deepseek2 F32 (MLA + MoE): max 0.00441 (tiny-deepseek2, q_lora, sigmoid routing), 0.00344 (tiny-deepseek2-lite,
-     * plain q, softmax routing), 2026-12-01; greedy ids identical for all 32 steps in both. Wider than the dense
-     * archs' 0.0008 and not broken down yet; the suspects are the roundings llama.cpp's MLA path adds: each head's
-     * absorbed query (kv_lora_rank + rope wide) and the softmax weights go to F16 for the products with the F16
-     * latent cache, and the latent attention output is decompressed by attn_v_b afterwards.
+     * plain q, softmax routing), 2026-12-01; greedy ids identical for all 32 steps in both. The excess over the dense
+     * archs is llama.cpp's attention rounding, which MLA amplifies: ggml rounds each head's absorbed query
+     * (kv_lora_rank + rope wide) to F16 for kq = mul_mat(K_f16, q), and the softmax weights to F16 for the product
+     * with the F16 latent cache. Emulating the first (-Dr1.model.ggmlRounding.q=true) gives 0.00179 / 0.00193, both
+     * (-Dr1.model.ggmlRounding=true) 0.00088 / 0.00068; the dense archs go from 0.0008 to 0.0003 the same way. Set
+     * with 1.6x headroom, the low end of the rule above.
      */
-    static final float DEEPSEEK2_F32_TOLERANCE = 1.0e-2f;
+    static final float DEEPSEEK2_F32_TOLERANCE = 7.0e-3f;
     static final float F16_TOLERANCE = 1.2e-2f;
     /**
      * Quantized files, either backend: relative logits within these of llama.cpp's at every step (teacher-forced).
@@ -76,24 +79,30 @@ class LlamaCppParityTest {
      */
     static final float QUANT_TOLERANCE_Q8_Q4_0 = 0.2f;
     static final float QUANT_TOLERANCE_K = 0.3f;
-
     /**
-     * K-quants, and the MoE goldens of any type (tiny-deepseek2 Q8_0 natively: 4 of 32 steps beyond 0.2, 2 of them
-     * the routing flips below).
+     * The MoE goldens, any type: tiny-deepseek2 Q8_0 natively reaches 0.32 at a step that is no routing flip (its
+     * closest routing decision, taken the other way, moves it further), Q4_K / Q4_K_M 0.223.
      */
+    static final float QUANT_TOLERANCE_MOE = 0.4f;
+
     static float quantTolerance(LlamaCppGolden g) {
-        boolean int8Blocks = g.type().equals("Q8_0") || g.type().equals("Q4_0");
-        return int8Blocks && !g.shape().contains("deepseek2") ? QUANT_TOLERANCE_Q8_Q4_0 : QUANT_TOLERANCE_K;
+        if (g.shape().contains("deepseek2")) {
+            return QUANT_TOLERANCE_MOE;
+        }
+        return g.type().equals("Q8_0") || g.type().equals("Q4_0") ? QUANT_TOLERANCE_Q8_Q4_0 : QUANT_TOLERANCE_K;
     }
 
     /**
-     * Steps of a quantized MoE golden that may deviate beyond the tolerance. Routing is discrete: where a row's
-     * k-th and (k+1)-th expert scores are nearly tied, the activation rounding that moves logits by ~0.1 elsewhere
-     * picks a different expert, and that step's logits move by ~1. Measured on tiny-deepseek2 Q8_0 (2026-12-01): 2 of
-     * 32 steps (9: 0.875, 29: 1.48 on Java; 1.42 native), every other step 0.04-0.15; greedy ids of the F32 files
-     * are identical at every step. Those steps are exempt from the argmax rule too.
+     * A quantized MoE step may deviate beyond the tolerance only through a routing flip: our routing of that step's
+     * row had a near-tie (State#routingMargins below this, in selection-score units: probability + exp_probs_b) and
+     * taking that one decision the other way brings the step within the tolerance, i.e. reproduces llama.cpp's
+     * logits. Measured on tiny-deepseek2 Q8_0 (2026-12-01, Java / native): steps 9 (0.875 / 0.863, margin 0.0028 /
+     * 0.0011) and 29 (1.482 / 1.419, margin 0.0003 / 0.0020) deviate; flipped, 0.068 / 0.118 and 0.085 / 0.140, as
+     * the other steps (0.04-0.15 / 0.04-0.32). Flipping the closest decision at any other step moves it 0.53-3.75
+     * away instead. The threshold is 2x the router's input noise, measured as the largest margin difference at the
+     * same (step, layer) between our two backends (float vs ggml's q8_0-rounded activations): 0.0047.
      */
-    static final int MOE_ROUTING_FLIPS = 3;
+    static final float ROUTING_NEAR_TIE = 0.01f;
 
     static final int TOP_K = 10;
 
@@ -116,7 +125,8 @@ class LlamaCppParityTest {
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> quantizedGoldens() {
         List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
         for (String name : new String[] {"qwen2-q8_0", "qwen2-q4_0", "qwen2-q4_k", "qwen2-q5_k", "qwen2-q6_k",
-                "llama-q4_k", "qwen3-q4_k", "deepseek2-q8_0"}) {
+                "llama-q4_k", "qwen3-q4_k", "deepseek2-q8_0", "deepseek2-q4_k",
+                "deepseek2-q4_k_m"}) {
             for (Backend b : NativeTestSupport.backends().toList()) {
                 out.add(org.junit.jupiter.params.provider.Arguments.of(name, b)); // same file: synthesized once
             }
@@ -130,31 +140,35 @@ class LlamaCppParityTest {
         LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
         Result r = run(g, backend);
         float tolerance = quantTolerance(g);
-        boolean moe = g.shape().contains("deepseek2");
-        int over = 0;
         for (int step = 0; step < g.steps(); step++) {
-            over += r.deviations[step] > tolerance ? 1 : 0;
-        }
-        if (moe) {
-            assertTrue(over <= MOE_ROUTING_FLIPS, String.format(Locale.ROOT,
-                    "%s on %s: %d steps deviate beyond %.5f from llama.cpp's (at most %d allowed), max %.5f (step %d)",
-                    name, backend, over, tolerance, MOE_ROUTING_FLIPS, r.maxDeviation, r.worstStep));
-        } else {
-            assertTrue(r.maxDeviation <= tolerance, String.format(Locale.ROOT,
-                    "%s on %s: relative logits deviate up to %.5f from llama.cpp's (step %d), tolerance %.5f",
-                    name, backend, r.maxDeviation, r.worstStep, tolerance));
-        }
-        for (int step = 0; step < g.steps(); step++) {
+            int argmax = r.ourArgmax[step];
+            if (r.deviations[step] > tolerance) {
+                String beyond = String.format(Locale.ROOT, "%s on %s: step %d deviates %.5f from llama.cpp's, beyond %.5f",
+                        name, backend, step, r.deviations[step], tolerance);
+                assertTrue(g.shape().contains("deepseek2"), beyond);
+                assertTrue(r.routingMargins[step] < ROUTING_NEAR_TIE && r.flippedDeviations[step] <= tolerance,
+                        String.format(Locale.ROOT, "%s, and it is no routing flip: our closest routing decision "
+                                + "(layer %d) has margin %.5f (near-tie: below %.5f), taken the other way the step "
+                                + "deviates %.5f", beyond, r.marginLayers[step], r.routingMargins[step],
+                                ROUTING_NEAR_TIE, r.flippedDeviations[step]));
+                argmax = r.flippedArgmax[step]; // llama.cpp's routing: its argmax is the one to compare
+            }
             float margin = -g.topLogits()[step][1];
-            if (margin > tolerance && !(moe && r.deviations[step] > tolerance)) {
-                assertEquals(g.topIds()[step][0], r.ourArgmax[step], name + ": argmax differs at step " + step
+            if (margin > tolerance) {
+                assertEquals(g.topIds()[step][0], argmax, name + ": argmax differs at step " + step
                         + " where llama.cpp's top-2 margin is " + margin);
             }
         }
     }
 
-    /** What our runtime did on one golden file's tokens. */
-    record Result(LlamaCppGolden golden, int[] ourArgmax, float maxDeviation, int worstStep, float[] deviations) {}
+    /**
+     * What our runtime did on one golden file's tokens. For a MoE model, {@code routingMargins[step]} is the smallest
+     * routing margin (State#routingMargins) of the row whose logits step {@code step} compares, over the MoE layers,
+     * in layer {@code marginLayers[step]}, and {@code flippedDeviations[step]} / {@code flippedArgmax[step]} the
+     * step's deviation and argmax when that one routing decision is taken the other way (NaN / -1 without MoE).
+     */
+    record Result(LlamaCppGolden golden, int[] ourArgmax, float maxDeviation, int worstStep, float[] deviations,
+                  float[] routingMargins, int[] marginLayers, float[] flippedDeviations, int[] flippedArgmax) {}
 
     /** The last golden's model and prompt ids: the backends of one golden run one after the other on them. */
     private static String lastKey;
@@ -185,22 +199,47 @@ class LlamaCppParityTest {
         State state = m.newState(n, backend);
         Batch batch = new Batch(n);
         float[] logits = new float[vocabSize];
+        float[] flipped = new float[vocabSize];
         int[] argmax = new int[g.steps()];
         float maxDev = 0;
         int worst = -1;
         float[] devs = new float[g.steps()];
+        float[] margins = new float[g.steps()];
+        int[] marginLayers = new int[g.steps()];
+        float[] flippedDevs = new float[g.steps()];
+        int[] flippedArgmax = new int[g.steps()];
         try (Parallel parallel = new Parallel(2)) {
             // prompt in one batch, as llama.cpp evaluates it in one ubatch
             for (int i = 0; i < n; i++) {
                 batch.add(promptIds[i], i, 0, i == n - 1);
             }
-            m.forward(batch, kv, state, logits, parallel);
             for (int step = 0; step < g.steps(); step++) {
+                m.forward(batch, kv, state, logits, parallel);
                 argmax[step] = argmax(logits);
                 float dev = deviation(logits, g.topIds()[step], g.topLogits()[step]);
                 devs[step] = dev;
+                margins[step] = Float.NaN;
+                marginLayers[step] = -1;
+                flippedDevs[step] = Float.NaN;
+                flippedArgmax[step] = -1;
+                if (m.config.moe() != null) {
+                    // the closest routing decision of the row with logits, taken the other way, then again as it
+                    // was (the step rewrites its KV row, so the cache is as before)
+                    int row = batch.size() - 1;
+                    int at = closestRouting(state, m.config.blockCount(), row);
+                    margins[step] = state.routingMargins[at];
+                    marginLayers[step] = at - row * m.config.blockCount();
+                    state.routingFlip = at;
+                    m.forward(batch, kv, state, flipped, parallel);
+                    state.routingFlip = -1;
+                    flippedDevs[step] = deviation(flipped, g.topIds()[step], g.topLogits()[step]);
+                    flippedArgmax[step] = argmax(flipped);
+                    m.forward(batch, kv, state, logits, parallel);
+                }
                 if (Boolean.getBoolean("parity.verbose")) {
-                    System.out.printf(Locale.ROOT, "  %s %s step %d dev %.5f%n", g.shape(), g.type(), step, dev);
+                    System.out.printf(Locale.ROOT, "  %s %s %s step %d dev %.5f routing margin %.6f (layer %d) "
+                            + "flipped dev %.5f%n", g.shape(), g.type(), backend, step, dev, margins[step],
+                            marginLayers[step], flippedDevs[step]);
                 }
                 if (dev > maxDev) {
                     maxDev = dev;
@@ -209,12 +248,23 @@ class LlamaCppParityTest {
                 // feed llama.cpp's token, not ours
                 batch.clear();
                 batch.add(g.ids()[step], n + step, 0, true);
-                m.forward(batch, kv, state, logits, parallel);
             }
         }
         System.out.printf(Locale.ROOT, "parity %s %s on %s: max |relative logit deviation| over top-%d = %.5f (step %d)%n",
                 g.shape(), g.type(), backend, TOP_K, maxDev, worst);
-        return new Result(g, argmax, maxDev, worst, devs);
+        return new Result(g, argmax, maxDev, worst, devs, margins, marginLayers, flippedDevs, flippedArgmax);
+    }
+
+    /** The entry of {@code s.routingMargins} with row {@code row}'s smallest margin over the MoE layers. */
+    static int closestRouting(State s, int blockCount, int row) {
+        int best = -1;
+        for (int l = 0; l < blockCount; l++) {
+            float margin = s.routingMargins[row * blockCount + l];
+            if (!Float.isNaN(margin) && (best < 0 || margin < s.routingMargins[best])) {
+                best = row * blockCount + l;
+            }
+        }
+        return best;
     }
 
     /**
