@@ -1,6 +1,6 @@
-"""Held-out accuracy of a checkpoint by kind, on heldout1000.jsonl (every kind and phrasing) and heldout.jsonl (the
-first model's 500), greedy, PyTorch, F32 and the dequantized Q8_0 weights. Reporting only: nothing here chooses a
-model.
+"""Held-out accuracy of a checkpoint by kind, on heldout1000.jsonl (every kind and phrasing), heldout.jsonl (the
+first model's 500) and heldout_small.jsonl (3 + 4, 5 - 9, 2 * 3, 10 - 10, ...), greedy, PyTorch, F32 and the
+dequantized Q8_0 weights. Reporting only: nothing here chooses a model.
 
     /usr/bin/python3 eval_heldout.py out/final.pt
 """
@@ -26,7 +26,7 @@ def main():
     model = train.Model(train.Config(len(tok.tokens)))
     model.load_state_dict(state)
     here = os.path.dirname(os.path.abspath(__file__))
-    sets = {f: train.read_jsonl(os.path.join(here, f)) for f in ("heldout1000.jsonl", "heldout.jsonl")}
+    sets = {f: train.read_jsonl(os.path.join(here, f)) for f in ("heldout1000.jsonl", "heldout.jsonl", "heldout_small.jsonl")}
     res = {}
     for name, m in (("f32", model), ("q8_0", train.q8_model(model))):
         for f, held in sets.items():

@@ -4,7 +4,7 @@ One command, CPU only, fixed seed:  ./train.sh   (= /usr/bin/python3 train.py: t
                                     ./train.sh --steps 3000   (a fixed step count instead of the 46-minute time box)
 Stages: BPE vocabulary on generated data -> SFT on generated traces (loss on the assistant part only)
 -> optional GRPO with rule-based rewards, kept only if it raises accuracy on a validation set
--> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) + heldout.jsonl + PyTorch greedy outputs.
+-> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) + heldout_small.jsonl + PyTorch greedy outputs.
 """
 import argparse, json, math, os, random, re, sys, time
 import numpy as np
@@ -490,13 +490,17 @@ def main():
     def log(msg):
         print(f"[{(time.time() - T0) / 60:6.1f} min] {msg}", flush=True)
 
-    held = data.heldout(1000)  # every kind and phrasing: heldout1000.jsonl
+    # every kind and phrasing of issue 15's generator: data.heldout(1000) of the generator before the one-digit
+    # kinds were added (commit d066cf8), read from the file so that its problems stay the same
+    held = read_jsonl(os.path.join(HERE, "heldout1000.jsonl"))
     old = read_jsonl(os.path.join(HERE, "heldout.jsonl"))  # the first model's 500 (its generator's phrasings)
+    small = data.heldout_small()  # 3 + 4, 5 - 9, 2 * 3, 10 - 10, ...: heldout_small.jsonl
     val = data.heldout(200, seed=777)  # selection (best SFT state, GRPO kept or not); held-out only reports
-    exclude = {p["problem"] for p in held} | {p["problem"] for p in val} | {p["problem"] for p in old}
+    exclude = {p["problem"] for s in (held, val, old, small) for p in s}
     held_eval, val = held[:args.eval_n], val[:max(1, args.eval_n // 5)]
     old_eval = old[:max(1, args.eval_n // 2)]
-    write_jsonl(os.path.join(HERE, "heldout1000.jsonl"), held)
+    small_eval = small[:max(1, args.eval_n * 3 // 20)]
+    write_jsonl(os.path.join(HERE, "heldout_small.jsonl"), small)
 
     rng = random.Random(args.seed)
     texts = []
@@ -556,16 +560,26 @@ def main():
         report[f"heldout1000_{name}_by_kind"] = by_kind(held_eval, ok)
         report[f"heldout500_{name}"] = acc_old
         report[f"heldout500_{name}_by_kind"] = by_kind(old_eval, ok_old)
+        acc_small, _, ok_small = accuracy(m, tok, small_eval)
+        report[f"heldout_small_{name}"] = acc_small
+        report[f"heldout_small_{name}_by_kind"] = by_kind(small_eval, ok_small)
         log(f"{name} (PyTorch): held-out 1000 {acc:.3f} {by_kind(held_eval, ok)}; "
-            f"old held-out 500 {acc_old:.3f} {by_kind(old_eval, ok_old)}")
+            f"old held-out 500 {acc_old:.3f} {by_kind(old_eval, ok_old)}; "
+            f"small held-out 150 {acc_small:.3f} {by_kind(small_eval, ok_small)}")
     # PyTorch greedy continuations (one sequence at a time, no padding), for check_llamacpp.mjs: the first
-    # problems of every kind of the new held-out set, then the first of the old one
+    # problems of every kind of the new held-out set, then the first of the old one, then the first two of every
+    # kind of the small set
     picked, per = [], {}
     for p in held_eval:
         if per.get(p["kind"], 0) < 5:
             per[p["kind"]] = per.get(p["kind"], 0) + 1
             picked.append(p)
     picked += old_eval[:8]
+    per = {}
+    for p in small_eval:
+        if per.get(p["kind"], 0) < 2:
+            per[p["kind"]] = per.get(p["kind"], 0) + 1
+            picked.append(p)
     with open(os.path.join(HERE, "pytorch_greedy.jsonl"), "w", encoding="utf-8") as f:
         for i, p in enumerate(picked):
             prompt = tok.prompt(p["problem"])
