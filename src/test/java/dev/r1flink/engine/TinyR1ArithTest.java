@@ -14,6 +14,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,6 +33,7 @@ class TinyR1ArithTest {
 
     private static final boolean FULL = !Boolean.getBoolean("r1.heldout.quick");
     private static final int EVERY = FULL ? 1 : 5;
+    private static final int SMALL_MIN = 146; // 97%, the bound of heldout1000
 
     private static final Pattern BOXED = Pattern.compile("\\\\boxed\\{(-?\\d+)\\}");
     private static final Pattern ANSWER = Pattern.compile("\"answer\":\\s*(-?\\d+)");
@@ -53,6 +55,27 @@ class TinyR1ArithTest {
         Score s = score(Path.of("tools/train-tiny-r1/heldout.jsonl"));
         assertEquals(500 / EVERY, s.total);
         assertTrue(s.correct >= (FULL ? 495 : 98), s.report());
+    }
+
+    /**
+     * What a new user types first: two one-digit numbers added, subtracted (negative results and zeros included)
+     * or multiplied, and a number minus itself ({@code heldout_small.jsonl}: {@code What is 3 + 4?}, {@code 5 - 9},
+     * {@code 2 * 3}, {@code 9 x 9}, {@code 10 - 10}, {@code 1 + 1} and 130 random ones in every phrasing; none of
+     * these texts is trained on, though the same number pairs are in other phrasings: there are only 100 of them).
+     * Disabled until a model trained on the widened generator ships: the shipped one (generator of d066cf8, which
+     * never made two one-digit numbers) gets 57/150 (add-1d 17/45, sub-1d 3/55, mul-1d 34/35, sub-same 3/15:
+     * {@code 3 + 4 = 07}, {@code 10 - 10 = -0}); the two retrains of issue 15 got 148/150 and 150/150 here but fell
+     * below the bounds on the other two sets (tools/train-tiny-r1/README.md).
+     */
+    @Test
+    @Disabled("issue 15: the shipped tiny-r1-arith was never trained on two one-digit numbers (57/150)")
+    void answersTheSmallCasesANewUserTypes() throws Exception {
+        Score s = score(Path.of("tools/train-tiny-r1/heldout_small.jsonl"));
+        assertEquals(FULL ? 150 : 30, s.total);
+        for (String kind : List.of("add-1d", "sub-1d", "mul-1d", "sub-same")) {
+            assertTrue(s.byKind.containsKey(kind), "small set covers " + kind + ": " + s.byKind.keySet());
+        }
+        assertTrue(s.correct >= (FULL ? SMALL_MIN : 28), s.report());
     }
 
     /** Right answers, overall and by kind, of greedy generations for every problem of a held-out file. */
