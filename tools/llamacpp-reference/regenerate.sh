@@ -6,6 +6,7 @@
 #
 #   tools/llamacpp-reference/regenerate.sh            # all golden files
 #   tools/llamacpp-reference/regenerate.sh qwen2-f32  # only those whose name contains qwen2-f32
+# R1_CLI=COMMAND runs the synthesizer through COMMAND instead of ./r1-flink (e.g. a launcher on target/classes).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -35,7 +36,7 @@ golden() {
   if [[ "$shape" == *llama* ]]; then vocab="$llama_vocab"; prompt="$llama_prompt"; fi
   local model="$tmp/$name.gguf"
   local synth="./r1-flink synth --shape $shape --type $type --vocab ${vocab#"$shared/"} --seed $seed"
-  (cd "$root" && ./r1-flink synth --shape "$shape" --type "$type" --vocab "$vocab" --seed "$seed" -o "$model" 2>/dev/null)
+  (cd "$root" && ${R1_CLI:-./r1-flink} synth --shape "$shape" --type "$type" --vocab "$vocab" --seed "$seed" -o "$model" 2>/dev/null)
   local describe
   describe=$(printf '{"shape":"%s","type":"%s","seed":%d,"vocab":"%s","synth":"%s"}' \
       "$shape" "$type" "$seed" "${vocab#"$shared/"}" "$synth -o MODEL.gguf")
@@ -58,3 +59,8 @@ done
 # K-quants on the other two architectures (qk-norm and llama3 rope factors under quantization)
 golden llama-q4_k tiny-llama Q4_K forced
 golden qwen3-q4_k tiny-qwen3 Q4_K forced
+# deepseek2 (MLA + MoE, YaRN): F32 with q_lora (R1's routing) and without (V2-Lite's kind), greedy; Q8_0 forced.
+# The MLA files are in the split attn_k_b/attn_v_b form, so llama.cpp runs its weight-absorbed MLA path.
+golden deepseek2-f32 tiny-deepseek2 F32 greedy
+golden deepseek2-lite-f32 tiny-deepseek2-lite F32 greedy
+golden deepseek2-q8_0 tiny-deepseek2 Q8_0 forced

@@ -15,15 +15,18 @@
  *     bsums int16 [rows][cols/16]      sums of 16 consecutive qs
  *
  * The arithmetic of one (weight row, activation row) pair is fixed, so every ISA variant, every tile shape and
- * the scalar reference give the same float bit for bit, whatever the batch or the row range:
- *   - lane sums: for each chunk of 32 elements, 8 int32 lanes, lane l = sum of w*x over elements 4l..4l+3 of
- *     the chunk (w: the weight's signed value for q8_0/q4_0; for K-quants the unsigned quant times its
- *     sub-block scale, summed over the block's 8 chunks);
- *   - per block: acc[l] = fma((float) lane[l], dw * dx, acc[l]) with dw the weight block's fp16 scale and dx the
- *     activation block's scale (one float product, rounded);
- *   - K-quants also keep one scalar float m = fma((float) corr, dm * dx, m) per block, corr an int (the mins
- *     times block sums for Q4_K/Q5_K with dm = dmin; 32 * sum of scales times block sums for Q6_K with dm = d);
- *   - result = ((acc0+acc4) + (acc2+acc6)) + ((acc1+acc5) + (acc3+acc7)) - m.
+ * the scalar reference give the same float bit for bit, whatever the batch or the row range.
+ *
+ * Q8_0 / Q4_0: one float chain per pair, blocks in order: acc = fma((float) dot_k, dw_k * dx_k, acc), dot_k the
+ * exact integer dot product of block k (w: the weight's signed value, q - 8 for Q4_0), dw_k * dx_k one rounded
+ * float product of the two fp16-derived scales; result = acc. Any way of forming dot_k gives the same integer, so
+ * kernels are free to put rows in vector lanes (the packed panels of r1k_x86.c) or reduce lanes horizontally.
+ *
+ * Q4_K / Q5_K / Q6_K: two float chains per pair, super-blocks in order: acc = fma((float) dot_k, d_k * dx_k, acc)
+ * and m = fma((float) corr_k, dm_k * dx_k, m); result = acc - m. dot_k is the exact integer sum over the block's
+ * 256 elements of (unsigned quant) * (its sub-block's integer scale) * x; corr_k the exact integer correction
+ * against the activation's block sums (the mins times the 32-element sums for Q4_K/Q5_K, dm = dmin; 32 times
+ * the sum of scales times the 16-element sums for Q6_K, dm = d). Both fit int32 for every type.
  * r1k_ref.c is the plain transcription; Int8Reference (Java, tests) is its twin.
  */
 #ifndef R1K_H

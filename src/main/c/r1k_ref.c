@@ -179,12 +179,8 @@ static int kquant_corr(int type, const uint8_t *blk, const int16_t *bs) {
     return corr;
 }
 
-static float hsum8(const float *a) {
-    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
-}
-
 static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq, int batch, int b) {
-    float acc[8] = {0};
+    float acc[1] = {0};
     float m = 0.f;
     const int8_t *x = (const int8_t *) xq + (size_t) b * cols;
     size_t bb = r1k_block_bytes(type);
@@ -197,16 +193,13 @@ static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq,
                 w[j] = type == R1K_Q8_0 ? (int8_t) blk[2 + j]
                                         : (int8_t) (((j < 16 ? blk[2 + j] : blk[2 + j - 16] >> 4) & 0xF) - 8);
             }
-            float s = r1k_fp16_to_fp32(r1k_load_u16(blk)) * xd[k];
-            for (int l = 0; l < 8; l++) {
-                int lane = 0;
-                for (int i = 0; i < 4; i++) {
-                    lane += w[4 * l + i] * x[32 * k + 4 * l + i];
-                }
-                acc[l] = fmaf((float) lane, s, acc[l]);
+            int dot = 0;
+            for (int j = 0; j < 32; j++) {
+                dot += w[j] * x[32 * k + j];
             }
+            acc[0] = fmaf((float) dot, r1k_fp16_to_fp32(r1k_load_u16(blk)) * xd[k], acc[0]);
         }
-        return hsum8(acc);
+        return acc[0];
     }
     const float *xd = r1k_q8_K_d(xq, batch, cols) + (size_t) b * (cols / 256);
     const int16_t *bs = r1k_q8_K_bsums(xq, batch, cols) + (size_t) b * (cols / 16);
@@ -215,9 +208,9 @@ static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq,
         uint8_t q[256];
         int scale[256];
         kquant_unpack(type, blk, q, scale);
-        int lanes[8] = {0};
+        int dot = 0;
         for (int e = 0; e < 256; e++) {
-            lanes[(e % 32) / 4] += scale[e] * (q[e] * x[256 * k + e]);
+            dot += scale[e] * (q[e] * x[256 * k + e]);
         }
         float d, dm;
         if (type == R1K_Q6_K) {
@@ -226,13 +219,10 @@ static float ref_dot(int type, const uint8_t *wrow, int cols, const uint8_t *xq,
             d = r1k_fp16_to_fp32(r1k_load_u16(blk));
             dm = r1k_fp16_to_fp32(r1k_load_u16(blk + 2));
         }
-        float s = d * xd[k];
-        for (int l = 0; l < 8; l++) {
-            acc[l] = fmaf((float) lanes[l], s, acc[l]);
-        }
+        acc[0] = fmaf((float) dot, d * xd[k], acc[0]);
         m = fmaf((float) kquant_corr(type, blk, bs + 16 * k), dm * xd[k], m);
     }
-    return hsum8(acc) - m;
+    return acc[0] - m;
 }
 
 static void ref_matmul(int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,

@@ -1,48 +1,29 @@
 /*
  * x86 variants of the r1k kernels. This file is compiled twice: as AVX2+FMA+F16C (no R1K_VNNI) and as
- * AVX-512 F/BW/VL/VNNI (R1K_VNNI). Both use 256-bit vectors, so the 8 int32 lanes of r1k.h map onto one ymm
- * register and both produce the reference's floats bit for bit; they differ only in how the exact integer lane
- * sums are formed (vpdpbusd/vpdpwssd with VNNI, vpmaddubsw/vpmaddwd without) and in tile sizes (VNNI builds
- * have 32 vector registers).
+ * AVX-512 F/BW/VL/VNNI (R1K_VNNI). Both produce the reference's floats bit for bit (r1k.h): they differ only in
+ * how the exact integer block dots are formed (vpdpbusd with VNNI, vpmaddubsw/vpmaddwd without) and in how many
+ * weight rows share a vector (16 in a zmm, 8 in a ymm).
  *
- * Products are register-tiled: RT weight rows x ST activation rows per tile, every weight block unpacked once
- * per tile and every activation block loaded once per tile. Activation rows are visited in chunks that stay in
- * L2 while all the rows of the range pass over them.
+ * Batched products run on panels of rows in vector lanes (see the Q8_0/Q4_0 section); activation rows are visited
+ * in chunks that stay in L2 while all the rows of the range pass over them. K-quant decode uses a GEMV over 4
+ * rows a quarter of the range apart (4 memory streams).
  */
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "r1k.h"
 
 #ifdef R1K_VNNI
 #define VARIANT(name) name##_avx512_vnni
-#define SIGNED_RT 4
-#define SIGNED_ST 4
-#define KQ_RT 2
-#define KQ_ST 4
 #else
 #define VARIANT(name) name##_avx2
-#define SIGNED_RT 2
-#define SIGNED_ST 4
-#define KQ_RT 2
-#define KQ_ST 2
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Tiles are at most 4 x 4 (arrays below are sized for that; a tile uses RT x ST of them). */
-
 /* Activation rows per L2-resident chunk: about 256 KB of int8 activations. */
 #define X_CHUNK_BYTES (256 * 1024)
-
-INLINE float hsum8(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v);
-    __m128 hi = _mm256_extractf128_ps(v, 1);
-    __m128 s = _mm_add_ps(lo, hi);                    /* l + (l+4) */
-    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));    /* (0+4)+(2+6), (1+5)+(3+7) */
-    __m128 u = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
-    return _mm_cvtss_f32(u);
-}
 
 INLINE float fp16(const uint8_t *p) {
     return _cvtsh_ss(r1k_load_u16(p));
@@ -91,97 +72,250 @@ static void VARIANT(quantize_q8_K)(const float *x, int rows, int cols, int x_str
  * Exact integer lane sums.
  */
 
-/* lanes of sum(w * x) for signed w (any int8) and x in [-127, 127]; `prep` is the per-weight-block value. */
 #ifdef R1K_VNNI
-/* prep = -128 * lane sums of w; (x + 128) is unsigned, so vpdpbusd forms sum((x+128) w) = sum(x w) + 128 sum(w). */
-INLINE __m256i signed_prep(__m256i w) {
-    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char) 0x80), w));
-}
-INLINE __m256i signed_xprep(__m256i x) {
-    return _mm256_xor_si256(x, _mm256_set1_epi8((char) 0x80));
-}
-INLINE __m256i signed_dot(__m256i w, __m256i prep, __m256i xp) {
-    return _mm256_dpbusd_epi32(prep, xp, w);
-}
 /* sum over pairs of p16 * s16 added to acc */
 INLINE __m256i madd_acc(__m256i acc, __m256i p16, __m256i s16) {
     return _mm256_dpwssd_epi32(acc, p16, s16);
 }
 #else
-/* prep = |w| (as unsigned); sign(x, w) moves w's sign onto x: |w| * sign(x, w) = w * x, pairs fit int16. */
-INLINE __m256i signed_prep(__m256i w) {
-    return _mm256_abs_epi8(w);
-}
-INLINE __m256i signed_xprep(__m256i x) {
-    return x;
-}
-INLINE __m256i signed_dot(__m256i w, __m256i prep, __m256i xp) {
-    __m256i p16 = _mm256_maddubs_epi16(prep, _mm256_sign_epi8(xp, w));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
 INLINE __m256i madd_acc(__m256i acc, __m256i p16, __m256i s16) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, s16));
 }
 #endif
 
 /* ---------------------------------------------------------------------------------------------------------
- * Q8_0 / Q4_0 weights x q8_0 activations.
+ * Q8_0 / Q4_0 weights x q8_0 activations: panels of rows in vector lanes.
+ *
+ * PR weight rows (16 with AVX-512, 8 with AVX2) form a panel; block k of the panel's rows is transposed in
+ * registers so that vector W[j] holds bytes 4j..4j+3 of every row's block, one row per 32-bit lane. An int8 dot
+ * instruction against 4 activation bytes broadcast to every lane then adds 4 products to each row's block sum;
+ * after 8 of them each lane holds its row's exact block dot product, and one convert, scale product and FMA
+ * serve PR pairs. The panel's block is transposed once per activation tile of up to PST rows.
  */
 
-INLINE __m256i unpack_signed(int type, const uint8_t *blk) {
+/* Block k of a Q8_0/Q4_0 row as 32 bytes in element order: Q8_0 signed values (AVX2) or their unsigned
+ * offset w + 128 (VNNI), Q4_0 the unsigned quants q (its value is q - 8). */
+INLINE __m256i block_bytes(const int type, const uint8_t *blk) {
     if (type == R1K_Q8_0) {
-        return _mm256_loadu_si256((const __m256i *) (blk + 2));
+        __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 2));
+#ifdef R1K_VNNI
+        v = _mm256_xor_si256(v, _mm256_set1_epi8((char) 0x80));
+#endif
+        return v;
     }
     __m128i b = _mm_loadu_si128((const __m128i *) (blk + 2));
     __m128i lo = _mm_and_si128(b, _mm_set1_epi8(0xF));
     __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0xF));
-    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+    return _mm256_set_m128i(hi, lo);
 }
 
-/* Row i of the tile is row i * rs of w (rs > 1 spreads the rows: independent memory streams for decode). */
-INLINE void tile_signed(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
-                        const int8_t *xqs, const float *xd, float *out, int out_stride, int rs) {
+INLINE int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* What the unsigned form of the weights adds to the exact dot, per activation block: off * sum(x). */
+INLINE int signed_offset(const int type) {
+#ifdef R1K_VNNI
+    return type == R1K_Q8_0 ? 128 : 8;
+#else
+    return type == R1K_Q8_0 ? 0 : 8;
+#endif
+}
+
+#ifdef R1K_VNNI
+#define PR 16
+#define PST 8
+#ifndef R1K_PREFETCH
+#define R1K_PREFETCH 512
+#endif
+
+/* W[j], lane r = dword j of in[r] (16 rows of 32 bytes) */
+INLINE void panel_transpose(const __m256i *in, __m512i W[8]) {
+    __m512i z[8], t[8], u[8];
+    for (int r = 0; r < 8; r++) z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(in[r]), in[r + 8], 1);
+    /* 8x8 dword transposes in both 256-bit halves (rows 0-7 and 8-15) */
+    for (int q = 0; q < 8; q += 4) {
+        t[q + 0] = _mm512_unpacklo_epi32(z[q + 0], z[q + 1]);
+        t[q + 1] = _mm512_unpackhi_epi32(z[q + 0], z[q + 1]);
+        t[q + 2] = _mm512_unpacklo_epi32(z[q + 2], z[q + 3]);
+        t[q + 3] = _mm512_unpackhi_epi32(z[q + 2], z[q + 3]);
+        u[q + 0] = _mm512_unpacklo_epi64(t[q + 0], t[q + 2]);
+        u[q + 1] = _mm512_unpackhi_epi64(t[q + 0], t[q + 2]);
+        u[q + 2] = _mm512_unpacklo_epi64(t[q + 1], t[q + 3]);
+        u[q + 3] = _mm512_unpackhi_epi64(t[q + 1], t[q + 3]);
+    }
+    /* u[c] holds dwords c (low 128 bits of each half) and c + 4 (high) of rows 0-3 / 8-11, u[c + 4] of rows
+     * 4-7 / 12-15: pick the 64-bit pairs by row */
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int c = 0; c < 4; c++) {
+        W[c] = _mm512_permutex2var_epi64(u[c], lo, u[c + 4]);
+        W[c + 4] = _mm512_permutex2var_epi64(u[c], hi, u[c + 4]);
+    }
+}
+
+/* W[j], lane r = dword j of row r's block (rows in rowp, the block at byte koff of each) */
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m512i W[8]) {
+    __m256i in[16];
+    /* 16 rows are 16 strided streams, more than the hardware prefetchers follow at batch 1 */
+    for (int r = 0; r < 16; r++) _mm_prefetch((const char *) (rowp[r] + koff + R1K_PREFETCH), _MM_HINT_T0);
+    for (int r = 0; r < 16; r++) in[r] = block_bytes(type, rowp[r] + koff);
+    panel_transpose(in, W);
+}
+
+/* The fp16 scales at base + rowoff[r] (the first two bytes of each row's block) */
+INLINE __m512 panel_scales(const uint8_t *base, __m512i rowoff) {
+    __m512i d = _mm512_i32gather_epi32(rowoff, (const void *) base, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d));
+}
+
+INLINE __m512i panel_dot(__m512i isum, const __m512i W[8], const int8_t *x) {
+    for (int j = 0; j < 8; j++) {
+        isum = _mm512_dpbusd_epi32(isum, W[j], _mm512_set1_epi32(load_i32(x + 4 * j)));
+    }
+    return isum;
+}
+
+INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, __m512i rowoff, const uint8_t *w0,
+                       int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
+                       int nr) {
     const size_t bb = type == R1K_Q8_0 ? 34 : 18;
     const int nb = cols / 32;
-    __m256 acc[4][4];
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) acc[r][s] = _mm256_setzero_ps();
+    __m512 acc[PST];
+    for (int s = 0; s < ST; s++) acc[s] = _mm512_setzero_ps();
     for (int k = 0; k < nb; k++) {
-        __m256i wv[4], wp[4];
-        __m256 dw[4];
-        for (int r = 0; r < RT; r++) {
-            const uint8_t *blk = w + (size_t) r * rs * row_bytes + k * bb;
-            dw[r] = _mm256_set1_ps(fp16(blk));
-            wv[r] = unpack_signed(type, blk);
-            wp[r] = signed_prep(wv[r]);
-        }
+        __m512i W[8];
+        panel_block(type, rowp, (size_t) k * bb, W);
+        __m512 dw = panel_scales(w0 + (size_t) k * bb, rowoff);
         for (int s = 0; s < ST; s++) {
-            __m256i xv = signed_xprep(_mm256_loadu_si256((const __m256i *) (xqs + (size_t) s * cols + 32 * k)));
-            __m256 dx = _mm256_set1_ps(xd[(size_t) s * nb + k]);
-            for (int r = 0; r < RT; r++) {
-                __m256i lanes = signed_dot(wv[r], wp[r], xv);
-                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_mul_ps(dw[r], dx), acc[r][s]);
-            }
+            __m512i isum = panel_dot(_mm512_set1_epi32(sx[(size_t) s * nb + k]), W, xqs + (size_t) s * cols + 32 * k);
+            __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(size_t) s * nb + k]));
+            acc[s] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), sc, acc[s]);
         }
     }
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + (size_t) r * rs] = hsum8(acc[r][s]);
+    __mmask16 m = (__mmask16) ((1u << nr) - 1);
+    for (int s = 0; s < ST; s++) _mm512_mask_storeu_ps(out + (size_t) s * out_stride, m, acc[s]);
 }
+
+typedef __m512i panel_off;
+INLINE panel_off panel_rows(const uint8_t *w, size_t row_bytes, int r0, int nr, const uint8_t **rowp) {
+    int32_t off[16];
+    for (int r = 0; r < 16; r++) {
+        int rr = r < nr ? r : 0; /* rows past the range read the panel's first row; their lanes are not stored */
+        rowp[r] = w + (size_t) (r0 + rr) * row_bytes;
+        off[r] = (int32_t) ((size_t) rr * row_bytes);
+    }
+    return _mm512_loadu_si512((const void *) off);
+}
+#else
+#define PR 8
+#define PST 4
+
+INLINE void panel_transpose(const __m256i *z, __m256i W[8]) {
+    __m256i t[8], u[8];
+    for (int q = 0; q < 8; q += 4) {
+        t[q + 0] = _mm256_unpacklo_epi32(z[q + 0], z[q + 1]);
+        t[q + 1] = _mm256_unpackhi_epi32(z[q + 0], z[q + 1]);
+        t[q + 2] = _mm256_unpacklo_epi32(z[q + 2], z[q + 3]);
+        t[q + 3] = _mm256_unpackhi_epi32(z[q + 2], z[q + 3]);
+        u[q + 0] = _mm256_unpacklo_epi64(t[q + 0], t[q + 2]);
+        u[q + 1] = _mm256_unpackhi_epi64(t[q + 0], t[q + 2]);
+        u[q + 2] = _mm256_unpacklo_epi64(t[q + 1], t[q + 3]);
+        u[q + 3] = _mm256_unpackhi_epi64(t[q + 1], t[q + 3]);
+    }
+    for (int c = 0; c < 4; c++) {
+        W[c] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x20);
+        W[c + 4] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x31);
+    }
+}
+
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m256i W[8]) {
+    __m256i in[8];
+    for (int r = 0; r < 8; r++) in[r] = block_bytes(type, rowp[r] + koff);
+    panel_transpose(in, W);
+}
+
+INLINE __m256 panel_scales(const uint8_t *base, __m256i rowoff) {
+    __m256i d = _mm256_i32gather_epi32((const int *) base, rowoff, 1);
+    /* the low 16 bits of each dword, packed into the low 128 bits */
+    __m256i p = _mm256_shuffle_epi8(d, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                                        0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
+    p = _mm256_permute4x64_epi64(p, 0x08);
+    return _mm256_cvtph_ps(_mm256_castsi256_si128(p));
+}
+
+INLINE __m256i panel_dot_q8(__m256i isum, const __m256i W[8], const int8_t *x) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int j = 0; j < 8; j++) {
+        __m256i xb = _mm256_set1_epi32(load_i32(x + 4 * j));
+        /* |w| * sign(x, w) = w * x; pairs fit int16 (|w| <= 128, |x| <= 127) */
+        __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(W[j]), _mm256_sign_epi8(xb, W[j]));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, ones));
+    }
+    return isum;
+}
+
+INLINE __m256i panel_dot_q4(__m256i isum, const __m256i W[8], const int8_t *x) {
+    /* q in [0, 15]: the pair sums of all 8 groups stay within int16 (8 * 2 * 15 * 127 < 32768) */
+    __m256i p = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(W[j], _mm256_set1_epi32(load_i32(x + 4 * j))));
+    }
+    return _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, __m256i rowoff, const uint8_t *w0,
+                       int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
+                       int nr) {
+    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
+    const int nb = cols / 32;
+    __m256 acc[PST];
+    for (int s = 0; s < ST; s++) acc[s] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        __m256i W[8];
+        panel_block(type, rowp, (size_t) k * bb, W);
+        __m256 dw = panel_scales(w0 + (size_t) k * bb, rowoff);
+        for (int s = 0; s < ST; s++) {
+            const int8_t *x = xqs + (size_t) s * cols + 32 * k;
+            __m256i i0 = _mm256_set1_epi32(sx[(size_t) s * nb + k]);
+            __m256i isum = type == R1K_Q8_0 ? panel_dot_q8(i0, W, x) : panel_dot_q4(i0, W, x);
+            __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(xd[(size_t) s * nb + k]));
+            acc[s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sc, acc[s]);
+        }
+    }
+    for (int s = 0; s < ST; s++) {
+        float tmp[8];
+        _mm256_storeu_ps(tmp, acc[s]);
+        memcpy(out + (size_t) s * out_stride, tmp, sizeof(float) * (size_t) nr);
+    }
+}
+
+typedef __m256i panel_off;
+INLINE panel_off panel_rows(const uint8_t *w, size_t row_bytes, int r0, int nr, const uint8_t **rowp) {
+    int32_t off[8];
+    for (int r = 0; r < 8; r++) {
+        int rr = r < nr ? r : 0;
+        rowp[r] = w + (size_t) (r0 + rr) * row_bytes;
+        off[r] = (int32_t) ((size_t) rr * row_bytes);
+    }
+    return _mm256_loadu_si256((const __m256i *) off);
+}
+#endif
 
 /* ---------------------------------------------------------------------------------------------------------
  * Q4_K / Q5_K / Q6_K weights x q8_K activations.
  */
 
-/* Chunk c (0..7, 32 elements) of a K-quant block as unsigned quants, and the int16 scales of its 16 pairs. */
-INLINE __m256i kq_chunk(const int type, const uint8_t *blk, int c, const uint8_t *sc8, __m256i *s16) {
+/* Sub-block c (0..7) of a K-quant block: its 32 unsigned quants in element order. */
+INLINE __m256i kq_sub(const int type, const uint8_t *blk, int c) {
     if (type == R1K_Q6_K) {
         int n = c >> 2, which = c & 3;
         __m256i ql = _mm256_loadu_si256((const __m256i *) (blk + 64 * n + 32 * (which & 1)));
         __m256i qh = _mm256_loadu_si256((const __m256i *) (blk + 128 + 32 * n));
         __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (which >> 1)), _mm256_set1_epi8(0xF));
         __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * which), 4), _mm256_set1_epi8(0x30));
-        const int8_t *sc = (const int8_t *) (blk + 192);
-        *s16 = _mm256_set_m128i(_mm_set1_epi16(sc[2 * c + 1]), _mm_set1_epi16(sc[2 * c]));
         return _mm256_or_si256(lo, hi);
     }
     const uint8_t *qs = blk + (type == R1K_Q5_K ? 48 : 16) + 32 * (c >> 1);
@@ -194,8 +328,18 @@ INLINE __m256i kq_chunk(const int type, const uint8_t *blk, int c, const uint8_t
         bit = _mm256_min_epu8(bit, _mm256_set1_epi8(1));
         v = _mm256_or_si256(v, _mm256_slli_epi16(bit, 4));
     }
-    *s16 = _mm256_set1_epi16(sc8[c]);
     return v;
+}
+
+/* Chunk c (0..7, 32 elements) of a K-quant block as unsigned quants, and the int16 scales of its 16 pairs. */
+INLINE __m256i kq_chunk(const int type, const uint8_t *blk, int c, const uint8_t *sc8, __m256i *s16) {
+    if (type == R1K_Q6_K) {
+        const int8_t *sc = (const int8_t *) (blk + 192);
+        *s16 = _mm256_set_m128i(_mm_set1_epi16(sc[2 * c + 1]), _mm_set1_epi16(sc[2 * c]));
+    } else {
+        *s16 = _mm256_set1_epi16(sc8[c]);
+    }
+    return kq_sub(type, blk, c);
 }
 
 /*
@@ -209,6 +353,20 @@ typedef struct {
     uint8_t sc8[8];
 } kq_hdr;
 
+/* The 8 6-bit scales (out[0..7]) and mins (out[8..15]) of a Q4_K/Q5_K block's 12 packed bytes, as
+ * r1k_scale_min_k4 gives them, with a few 32-bit operations instead of 8 calls. */
+INLINE void kq_scales_mins(const uint8_t *q, uint8_t out[16]) {
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    u[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4); /* mins 4-7 */
+    uint32_t mins03 = u[1] & m6;
+    u[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);       /* scales 4-7 */
+    u[2] = mins03;
+    u[0] &= m6;                                            /* scales 0-3 */
+    memcpy(out, u, 16);
+}
+
 INLINE void kq_header(const int type, const uint8_t *blk, kq_hdr *h) {
     if (type == R1K_Q6_K) {
         h->d = h->dm = fp16(blk + 208);
@@ -218,12 +376,13 @@ INLINE void kq_header(const int type, const uint8_t *blk, kq_hdr *h) {
     }
     h->d = fp16(blk);
     h->dm = fp16(blk + 2);
-    for (int c = 0; c < 8; c++) {
-        int sc, m;
-        r1k_scale_min_k4(c, blk + 4, &sc, &m);
-        h->sc8[c] = (uint8_t) sc;
-        h->f16[2 * c] = h->f16[2 * c + 1] = (int16_t) m;
-    }
+    uint8_t sm[16];
+    kq_scales_mins(blk + 4, sm);
+    memcpy(h->sc8, sm, 8);
+    /* each min twice, as int16, for the correction against the 16 block sums */
+    __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) (sm + 8)));
+    _mm_storeu_si128((__m128i *) h->f16, _mm_unpacklo_epi16(m16, m16));
+    _mm_storeu_si128((__m128i *) (h->f16 + 8), _mm_unpackhi_epi16(m16, m16));
 }
 
 INLINE int kq_corr(const kq_hdr *h, const int16_t *bs) {
@@ -235,120 +394,198 @@ INLINE int kq_corr(const kq_hdr *h, const int16_t *bs) {
 }
 
 /* hdr: [RT][nb] headers of the tile's rows (row r at hdr + r * hdr_stride) */
-INLINE void tile_kquant(const int type, const int RT, const int ST, const uint8_t *w, size_t row_bytes, int cols,
-                        const kq_hdr *hdr, int hdr_stride, const int8_t *xqs, const float *xd, const int16_t *xbs,
-                        float *out, int out_stride, int rs) {
-    const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
+
+INLINE int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/*
+ * Decode (one activation row): RT rows rs apart (independent memory streams), each row's exact block dot formed in
+ * 8 int lanes and reduced, then the two float chains of r1k.h in scalars. Headers: hdr[r * nb + k].
+ */
+INLINE void gemv_kquant_tile(const int type, const int RT, const uint8_t *w, size_t row_bytes, int cols,
+                             const kq_hdr *hdr, const int8_t *xqs, const float *xd, const int16_t *xbs, float *out,
+                             int rs) {
+    const size_t bb = r1k_block_bytes(type);
     const int nb = cols / 256;
-    __m256 acc[4][4];
-    float m[4][4];
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) {
-            acc[r][s] = _mm256_setzero_ps();
-            m[r][s] = 0.f;
-        }
+    float acc[4] = {0}, m[4] = {0};
     for (int k = 0; k < nb; k++) {
         const uint8_t *blk[4];
         const kq_hdr *h[4];
+        __m256i lanes[4];
         for (int r = 0; r < RT; r++) {
             blk[r] = w + (size_t) r * rs * row_bytes + k * bb;
-            h[r] = hdr + (size_t) r * hdr_stride + k;
+            h[r] = hdr + (size_t) r * nb + k;
+            lanes[r] = _mm256_setzero_si256();
         }
-        __m256i lanes[4][4];
-        for (int r = 0; r < RT; r++)
-            for (int s = 0; s < ST; s++) lanes[r][s] = _mm256_setzero_si256();
         for (int c = 0; c < 8; c++) {
-            __m256i q[4], s16[4];
-            for (int r = 0; r < RT; r++) q[r] = kq_chunk(type, blk[r], c, h[r]->sc8, &s16[r]);
-            for (int s = 0; s < ST; s++) {
-                __m256i xv = _mm256_loadu_si256((const __m256i *) (xqs + (size_t) s * cols + 256 * k + 32 * c));
-                for (int r = 0; r < RT; r++) {
-                    lanes[r][s] = madd_acc(lanes[r][s], _mm256_maddubs_epi16(q[r], xv), s16[r]);
-                }
-            }
-        }
-        for (int s = 0; s < ST; s++) {
-            float dx = xd[(size_t) s * nb + k];
-            const int16_t *bs = xbs + (size_t) s * (cols / 16) + 16 * k;
+            __m256i xv = _mm256_loadu_si256((const __m256i *) (xqs + 256 * k + 32 * c));
             for (int r = 0; r < RT; r++) {
-                acc[r][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes[r][s]), _mm256_set1_ps(h[r]->d * dx), acc[r][s]);
-                m[r][s] = __builtin_fmaf((float) kq_corr(h[r], bs), h[r]->dm * dx, m[r][s]);
+                __m256i s16;
+                __m256i q = kq_chunk(type, blk[r], c, h[r]->sc8, &s16);
+                lanes[r] = madd_acc(lanes[r], _mm256_maddubs_epi16(q, xv), s16);
             }
         }
-    }
-    for (int r = 0; r < RT; r++)
-        for (int s = 0; s < ST; s++) out[(size_t) s * out_stride + (size_t) r * rs] = hsum8(acc[r][s]) - m[r][s];
-}
-
-/* ---------------------------------------------------------------------------------------------------------
- * Drivers: full tiles, then the leftover rows and activation rows with smaller tiles of the same arithmetic.
- */
-
-#define SIGNED_TILE_RS(T, RT, ST, RS) tile_signed(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
-        xqs + (size_t) b * cols, xd + (size_t) b * (cols / 32), out + (size_t) b * out_stride + r, out_stride, RS)
-#define SIGNED_TILE(T, RT, ST) SIGNED_TILE_RS(T, RT, ST, 1)
-
-INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
-                          const uint8_t *xq, int batch, float *out, int out_stride) {
-    const int8_t *xqs = (const int8_t *) xq;
-    const float *xd = r1k_q8_0_d(xq, batch, cols);
-    int chunk = X_CHUNK_BYTES / cols;
-    chunk = chunk < SIGNED_ST ? SIGNED_ST : chunk - chunk % SIGNED_ST;
-    for (int b0 = 0; b0 < batch; b0 += chunk) {
-        int b1 = batch - b0 < chunk ? batch : b0 + chunk;
-        int r = row_from;
-        if (b1 - b0 == 1) {
-            /* decode: 4 rows a quarter of the range apart (4 memory streams), one activation row */
-            int b = b0, q = (row_to - row_from) / 4;
-            for (; r < row_from + q; r++) SIGNED_TILE_RS(type, 4, 1, q);
-            for (r = row_from + 4 * q; r < row_to; r++) SIGNED_TILE(type, 1, 1);
-            continue;
-        }
-        for (; r + SIGNED_RT <= row_to; r += SIGNED_RT) {
-            int b = b0;
-            for (; b + SIGNED_ST <= b1; b += SIGNED_ST) SIGNED_TILE(type, SIGNED_RT, SIGNED_ST);
-            for (; b < b1; b++) SIGNED_TILE(type, SIGNED_RT, 1);
-        }
-        for (; r < row_to; r++) {
-            int b = b0;
-            for (; b + SIGNED_ST <= b1; b += SIGNED_ST) SIGNED_TILE(type, 1, SIGNED_ST);
-            for (; b < b1; b++) SIGNED_TILE(type, 1, 1);
+        for (int r = 0; r < RT; r++) {
+            acc[r] = __builtin_fmaf((float) hsum_epi32(lanes[r]), h[r]->d * xd[k], acc[r]);
+            m[r] = __builtin_fmaf((float) kq_corr(h[r], xbs + 16 * k), h[r]->dm * xd[k], m[r]);
         }
     }
+    for (int r = 0; r < RT; r++) out[(size_t) r * rs] = acc[r] - m[r];
 }
 
-#define KQ_TILE(T, RT, ST) tile_kquant(T, RT, ST, w + (size_t) r * row_bytes, row_bytes, cols, \
-        hdr + (size_t) (r - r0) * nb, nb, xqs + (size_t) b * cols, xd + (size_t) b * (cols / 256), \
-        xbs + (size_t) b * (cols / 16), out + (size_t) b * out_stride + r, out_stride, 1)
-
-/* Rows whose headers are decoded together: the scratch is [KQ_ROWS][nb] headers, nb <= KQ_MAX_BLOCKS. */
-#define KQ_ROWS 8
+/* Headers of 4 rows at a time: [4][nb] on the stack, nb <= KQ_MAX_BLOCKS. */
 #define KQ_MAX_BLOCKS 128
 
-INLINE void kquant_rows(const int type, const uint8_t *w, size_t row_bytes, int cols, int r0, int r1,
-                        const int8_t *xqs, const float *xd, const int16_t *xbs, int b0, int b1, float *out,
-                        int out_stride, kq_hdr *hdr) {
-    const size_t bb = type == R1K_Q4_K ? 144 : type == R1K_Q5_K ? 176 : 210;
+INLINE void gemv_kquant(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
+                        const uint8_t *xq, float *out) {
+    const int8_t *xqs = (const int8_t *) xq;
+    const float *xd = r1k_q8_K_d(xq, 1, cols);
+    const int16_t *xbs = r1k_q8_K_bsums(xq, 1, cols);
     const int nb = cols / 256;
-    for (int r = r0; r < r1; r++)
-        for (int k = 0; k < nb; k++) kq_header(type, w + (size_t) r * row_bytes + k * bb, &hdr[(size_t) (r - r0) * nb + k]);
-    int r = r0;
-    if (b1 - b0 == 1) {
-        int b = b0;
-        for (; r < r1; r++) KQ_TILE(type, 1, 1);
-        return;
+    const size_t bb = r1k_block_bytes(type);
+    kq_hdr hdr[4 * KQ_MAX_BLOCKS];
+    /* 4 rows a quarter of the range apart, then the rest one by one */
+    int q = (row_to - row_from) / 4;
+    for (int g = 0; g < q; g++) {
+        int r = row_from + g;
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < nb; k++) kq_header(type, w + (size_t) (r + i * q) * row_bytes + k * bb, &hdr[(size_t) i * nb + k]);
+        gemv_kquant_tile(type, 4, w + (size_t) r * row_bytes, row_bytes, cols, hdr, xqs, xd, xbs, out + r, q);
     }
-    for (; r + KQ_RT <= r1; r += KQ_RT) {
-        int b = b0;
-        for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, KQ_RT, KQ_ST);
-        for (; b < b1; b++) KQ_TILE(type, KQ_RT, 1);
-    }
-    for (; r < r1; r++) {
-        int b = b0;
-        for (; b + KQ_ST <= b1; b += KQ_ST) KQ_TILE(type, 1, KQ_ST);
-        for (; b < b1; b++) KQ_TILE(type, 1, 1);
+    for (int r = row_from + 4 * q; r < row_to; r++) {
+        for (int k = 0; k < nb; k++) kq_header(type, w + (size_t) r * row_bytes + k * bb, &hdr[k]);
+        gemv_kquant_tile(type, 1, w + (size_t) r * row_bytes, row_bytes, cols, hdr, xqs, xd, xbs, out + r, 1);
     }
 }
+
+/* A panel's K-quant headers for one super-block, by row: d and dm (see r1k.h), integer scales and mins. */
+typedef struct {
+    float d[PR], dm[PR];
+    int32_t sc[16][PR]; /* Q4_K/Q5_K: the 8 sub-block scales; Q6_K: the 16 group scales */
+    int32_t mn[8][PR];  /* Q4_K/Q5_K: the 8 sub-block mins */
+} kq_panel_hdr;
+
+INLINE void kq_panel_header(const int type, const uint8_t *const *rowp, size_t koff, kq_panel_hdr *h) {
+    for (int r = 0; r < PR; r++) {
+        const uint8_t *blk = rowp[r] + koff;
+        if (type == R1K_Q6_K) {
+            h->d[r] = h->dm[r] = fp16(blk + 208);
+            const int8_t *sc = (const int8_t *) (blk + 192);
+            for (int g = 0; g < 16; g++) h->sc[g][r] = sc[g];
+        } else {
+            h->d[r] = fp16(blk);
+            h->dm[r] = fp16(blk + 2);
+            uint8_t sm[16];
+            kq_scales_mins(blk + 4, sm);
+            for (int c = 0; c < 8; c++) {
+                h->sc[c][r] = sm[c];
+                h->mn[c][r] = sm[8 + c];
+            }
+        }
+    }
+}
+
+#ifdef R1K_VNNI
+typedef __m512i vi;
+typedef __m512 vf;
+#define VI_ZERO _mm512_setzero_si512()
+#define VI_SET1 _mm512_set1_epi32
+#define VI_LOAD(p) _mm512_loadu_si512((const void *) (p))
+#define VI_ADD _mm512_add_epi32
+#define VI_MUL _mm512_mullo_epi32
+#define VF_SET1 _mm512_set1_ps
+#define VF_LOAD _mm512_loadu_ps
+#define VF_STORE _mm512_storeu_ps
+#define VF_CVT _mm512_cvtepi32_ps
+#define VF_MUL _mm512_mul_ps
+#define VF_FMA _mm512_fmadd_ps
+/* acc + sum over each lane's 4 bytes of w (unsigned) times the 4 bytes of x4 (signed) */
+INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
+    return _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(x4));
+}
+#else
+typedef __m256i vi;
+typedef __m256 vf;
+#define VI_ZERO _mm256_setzero_si256()
+#define VI_SET1 _mm256_set1_epi32
+#define VI_LOAD(p) _mm256_loadu_si256((const __m256i *) (p))
+#define VI_ADD _mm256_add_epi32
+#define VI_MUL _mm256_mullo_epi32
+#define VF_SET1 _mm256_set1_ps
+#define VF_LOAD _mm256_loadu_ps
+#define VF_STORE _mm256_storeu_ps
+#define VF_CVT _mm256_cvtepi32_ps
+#define VF_MUL _mm256_mul_ps
+#define VF_FMA _mm256_fmadd_ps
+/* pairs of w (<= 63) times x (|x| <= 127) fit int16 */
+INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32(x4)), _mm256_set1_epi16(1)));
+}
+#endif
+
+/*
+ * Super-block k of a panel against ST activation rows (xqs, xd, xbs at the tile's first row): the exact dot and
+ * correction of every (row, activation row) pair, then one step of both float chains in acc and mac ([ST][PR]).
+ */
+/* Sub-block c of super-block koff of the panel's rows, transposed (W[j], lane r = dword j of row r's sub-block). */
+INLINE void kq_panel_sub(const int type, const uint8_t *const *rowp, size_t koff, int c, vi *W) {
+    __m256i in[PR];
+    for (int r = 0; r < PR; r++) in[r] = kq_sub(type, rowp[r] + koff, c);
+    panel_transpose(in, W);
+}
+
+/* pk: the super-block's 8 sub-blocks already transposed (8 x 8 vectors), or NULL to transpose them here */
+INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, size_t koff, const kq_panel_hdr *h,
+                    int cols, int k, const int8_t *xqs, const float *xd, const int16_t *xbs, float *acc, float *mac,
+                    const vi *pk) {
+    const int nb = cols / 256;
+    vi isum[PST];
+    for (int s = 0; s < ST; s++) isum[s] = VI_ZERO;
+    for (int c = 0; c < 8; c++) {
+        vi Wt[8];
+        const vi *W = pk;
+        if (pk != NULL) {
+            W = pk + 8 * c;
+        } else {
+            kq_panel_sub(type, rowp, koff, c, Wt);
+            W = Wt;
+        }
+        for (int s = 0; s < ST; s++) {
+            const int8_t *x = xqs + (size_t) s * cols + 256 * k + 32 * c;
+            if (type == R1K_Q6_K) {
+                vi a = VI_ZERO, b = VI_ZERO;
+                for (int j = 0; j < 4; j++) a = vdot_u8s8(a, W[j], load_i32(x + 4 * j));
+                for (int j = 4; j < 8; j++) b = vdot_u8s8(b, W[j], load_i32(x + 4 * j));
+                isum[s] = VI_ADD(isum[s], VI_ADD(VI_MUL(a, VI_LOAD(h->sc[2 * c])), VI_MUL(b, VI_LOAD(h->sc[2 * c + 1]))));
+            } else {
+                vi a = VI_ZERO;
+                for (int j = 0; j < 8; j++) a = vdot_u8s8(a, W[j], load_i32(x + 4 * j));
+                isum[s] = VI_ADD(isum[s], VI_MUL(a, VI_LOAD(h->sc[c])));
+            }
+        }
+    }
+    vf d = VF_LOAD(h->d), dm = VF_LOAD(h->dm);
+    for (int s = 0; s < ST; s++) {
+        const int16_t *bs = xbs + (size_t) s * (cols / 16) + 16 * k;
+        vi corr = VI_ZERO;
+        if (type == R1K_Q6_K) {
+            for (int g = 0; g < 16; g++) corr = VI_ADD(corr, VI_MUL(VI_LOAD(h->sc[g]), VI_SET1(bs[g])));
+            corr = VI_MUL(corr, VI_SET1(32));
+        } else {
+            for (int c = 0; c < 8; c++) corr = VI_ADD(corr, VI_MUL(VI_LOAD(h->mn[c]), VI_SET1(bs[2 * c] + bs[2 * c + 1])));
+        }
+        vf dx = VF_SET1(xd[(size_t) s * nb + k]);
+        VF_STORE(acc + (size_t) s * PR, VF_FMA(VF_CVT(isum[s]), VF_MUL(d, dx), VF_LOAD(acc + (size_t) s * PR)));
+        VF_STORE(mac + (size_t) s * PR, VF_FMA(VF_CVT(corr), VF_MUL(dm, dx), VF_LOAD(mac + (size_t) s * PR)));
+    }
+}
+
+/* Activation rows per chunk of a K-quant product: their running sums stay on the stack ([2][KQ_CHUNK][PR]). */
+#define KQ_CHUNK 64
 
 INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
                           const uint8_t *xq, int batch, float *out, int out_stride) {
@@ -356,40 +593,160 @@ INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, in
     const float *xd = r1k_q8_K_d(xq, batch, cols);
     const int16_t *xbs = r1k_q8_K_bsums(xq, batch, cols);
     const int nb = cols / 256;
-    /* headers of up to KQ_ROWS rows at a time (48 KB of stack at most) */
-    kq_hdr hdr[KQ_ROWS * KQ_MAX_BLOCKS];
-    int rows_per = nb <= KQ_MAX_BLOCKS ? KQ_ROWS * KQ_MAX_BLOCKS / nb : 0;
-    rows_per = rows_per >= KQ_ROWS ? KQ_ROWS : rows_per >= 4 ? rows_per - rows_per % 4 : rows_per;
+    const size_t bb = r1k_block_bytes(type);
+    if (batch == 1 && nb <= KQ_MAX_BLOCKS) {
+        gemv_kquant(type, w, row_bytes, cols, row_from, row_to, xq, out);
+        return;
+    }
+    float acc[KQ_CHUNK * PR], mac[KQ_CHUNK * PR];
+    vi pk[64];
+    kq_panel_hdr h;
     int chunk = X_CHUNK_BYTES / cols;
-    chunk = chunk < KQ_ST ? KQ_ST : chunk - chunk % KQ_ST;
-    if (rows_per == 0) {
-        /* rows of more than KQ_MAX_BLOCKS blocks (over 32768 columns; no R1 model has them): the reference */
+    chunk = chunk > KQ_CHUNK ? KQ_CHUNK : chunk < 1 ? 1 : chunk;
+    for (int b0 = 0; b0 < batch; b0 += chunk) {
+        int b1 = batch - b0 < chunk ? batch : b0 + chunk;
+        for (int r0 = row_from; r0 < row_to; r0 += PR) {
+            int nr = row_to - r0 < PR ? row_to - r0 : PR;
+            const uint8_t *rowp[PR];
+            (void) panel_rows(w, row_bytes, r0, nr, rowp);
+            memset(acc, 0, sizeof(float) * (size_t) (b1 - b0) * PR);
+            memset(mac, 0, sizeof(float) * (size_t) (b1 - b0) * PR);
+            for (int k = 0; k < nb; k++) {
+                size_t koff = (size_t) k * bb;
+                kq_panel_header(type, rowp, koff, &h);
+                /* more than one tile: transpose the super-block once for all of them */
+                const vi *pkp = NULL;
+                if (b1 - b0 > PST) {
+                    for (int c = 0; c < 8; c++) kq_panel_sub(type, rowp, koff, c, pk + 8 * c);
+                    pkp = pk;
+                }
+                int s = b0;
+#define KQ(ST) kq_tile(type, ST, rowp, koff, &h, cols, k, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+                       xbs + (size_t) s * (cols / 16), acc + (size_t) (s - b0) * PR, mac + (size_t) (s - b0) * PR, pkp)
+                for (; s + PST <= b1; s += PST) KQ(PST);
+#if PST > 4
+                if (s + 4 <= b1) { KQ(4); s += 4; }
+#endif
+                if (s + 2 <= b1) { KQ(2); s += 2; }
+                if (s < b1) { KQ(1); s++; }
+#undef KQ
+            }
+            for (int s = b0; s < b1; s++) {
+                const float *a = acc + (size_t) (s - b0) * PR, *m = mac + (size_t) (s - b0) * PR;
+                for (int r = 0; r < nr; r++) out[(size_t) s * out_stride + r0 + r] = a[r] - m[r];
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Q8_0 / Q4_0 driver.
+ */
+
+/* Block sums of the activation rows of one chunk: chunk * (cols / 32) ints on the stack. */
+#define SX_MAX 8192
+
+#ifdef R1K_VNNI
+#define PANEL_DOT(type, i0, W, x) panel_dot(i0, W, x)
+INLINE void panel_store(float *out, __m512 acc, int nr) {
+    _mm512_mask_storeu_ps(out, (__mmask16) ((1u << nr) - 1), acc);
+}
+#else
+#define PANEL_DOT(type, i0, W, x) ((type) == R1K_Q8_0 ? panel_dot_q8(i0, W, x) : panel_dot_q4(i0, W, x))
+INLINE void panel_store(float *out, __m256 acc, int nr) {
+    float tmp[8];
+    _mm256_storeu_ps(tmp, acc);
+    memcpy(out, tmp, sizeof(float) * (size_t) nr);
+}
+#endif
+
+/* Vectors per packed block: the 8 transposed groups, then the 16 (8) row scales as floats. */
+#define PACKED 9
+
+/* Every block of a panel transposed once into pk (nb * PACKED vectors), for batches of more than one tile. */
+INLINE void panel_pack(const int type, const uint8_t *const *rowp, panel_off rowoff, const uint8_t *w0, int nb,
+                       vi *pk) {
+    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
+    for (int k = 0; k < nb; k++) {
+        panel_block(type, rowp, (size_t) k * bb, pk + (size_t) PACKED * k);
+        VF_STORE((float *) (pk + (size_t) PACKED * k + 8), panel_scales(w0 + (size_t) k * bb, rowoff));
+    }
+}
+
+INLINE void panel_tile_packed(const int type, const int ST, const vi *pk, int cols, const int8_t *xqs,
+                              const float *xd, const int32_t *sx, float *out, int out_stride, int nr) {
+    const int nb = cols / 32;
+    vf acc[PST];
+    for (int s = 0; s < ST; s++) acc[s] = VF_CVT(VI_ZERO);
+    for (int k = 0; k < nb; k++) {
+        const vi *W = pk + (size_t) PACKED * k;
+        vf dw = VF_LOAD((const float *) (W + 8));
+        for (int s = 0; s < ST; s++) {
+            vi isum = PANEL_DOT(type, VI_SET1(sx[(size_t) s * nb + k]), W, xqs + (size_t) s * cols + 32 * k);
+            vf sc = VF_MUL(dw, VF_SET1(xd[(size_t) s * nb + k]));
+            acc[s] = VF_FMA(VF_CVT(isum), sc, acc[s]);
+        }
+    }
+    for (int s = 0; s < ST; s++) panel_store(out + (size_t) s * out_stride, acc[s], nr);
+}
+
+INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
+                          const uint8_t *xq, int batch, float *out, int out_stride) {
+    const int8_t *xqs = (const int8_t *) xq;
+    const float *xd = r1k_q8_0_d(xq, batch, cols);
+    const int nb = cols / 32;
+    const int off = signed_offset(type);
+    int32_t sx[SX_MAX];
+    int chunk = SX_MAX / nb < X_CHUNK_BYTES / cols ? SX_MAX / nb : X_CHUNK_BYTES / cols;
+    if (chunk < 1) {
+        /* rows of more than SX_MAX blocks (over 262144 columns; no model has them): the reference */
         r1k_kernels_scalar()->matmul(type, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride);
         return;
     }
-    if (batch == 1 && row_to - row_from >= 4) {
-        /* decode: 4 rows a quarter of the range apart (4 memory streams); their headers decoded per group */
-        int q = (row_to - row_from) / 4;
-        for (int g = 0; g < q; g++) {
-            int r = row_from + g;
-            for (int i = 0; i < 4; i++)
-                for (int k = 0; k < nb; k++)
-                    kq_header(type, w + (size_t) (r + i * q) * row_bytes + k * (r1k_block_bytes(type)), &hdr[(size_t) i * nb + k]);
-            tile_kquant(type, 4, 1, w + (size_t) r * row_bytes, row_bytes, cols, hdr, nb, xqs, xd, xbs, out + r,
-                        out_stride, q);
-        }
-        if (row_from + 4 * q < row_to) {
-            kquant_rows(type, w, row_bytes, cols, row_from + 4 * q, row_to, xqs, xd, xbs, 0, 1, out, out_stride, hdr);
-        }
-        return;
-    }
+    /* more than one tile of activation rows: transpose each panel once into a scratch (L1/L2 sized: 16 rows x
+     * cols bytes plus scales) instead of once per tile; without memory the per-tile transposes do the same sums */
+    vi *pk = batch > PST ? (vi *) aligned_alloc(64, (sizeof(vi) * PACKED * (size_t) nb + 63) / 64 * 64) : NULL;
     for (int b0 = 0; b0 < batch; b0 += chunk) {
         int b1 = batch - b0 < chunk ? batch : b0 + chunk;
-        for (int r = row_from; r < row_to; r += rows_per) {
-            int r1 = row_to - r < rows_per ? row_to : r + rows_per;
-            kquant_rows(type, w, row_bytes, cols, r, r1, xqs, xd, xbs, b0, b1, out, out_stride, hdr);
+        for (int s = b0; s < b1; s++) {
+            for (int k = 0; k < nb; k++) {
+                int sum = 0;
+                const int8_t *x = xqs + (size_t) s * cols + 32 * k;
+                for (int j = 0; j < 32; j++) sum += x[j];
+                sx[(size_t) (s - b0) * nb + k] = -off * sum;
+            }
+        }
+        for (int r0 = row_from; r0 < row_to; r0 += PR) {
+            int nr = row_to - r0 < PR ? row_to - r0 : PR;
+            const uint8_t *rowp[PR];
+            const uint8_t *w0 = w + (size_t) r0 * row_bytes;
+            panel_off rowoff = panel_rows(w, row_bytes, r0, nr, rowp);
+            int s = b0;
+            if (pk != NULL) {
+                panel_pack(type, rowp, rowoff, w0, nb, pk);
+#define PANEL(ST) panel_tile_packed(type, ST, pk, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+                                    sx + (size_t) (s - b0) * nb, out + (size_t) s * out_stride + r0, out_stride, nr)
+                for (; s + PST <= b1; s += PST) PANEL(PST);
+#if PST > 4
+                if (s + 4 <= b1) { PANEL(4); s += 4; }
+#endif
+                if (s + 2 <= b1) { PANEL(2); s += 2; }
+                if (s < b1) { PANEL(1); s++; }
+#undef PANEL
+                continue;
+            }
+#define PANEL(ST) panel_tile(type, ST, rowp, rowoff, w0, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+                             sx + (size_t) (s - b0) * nb, out + (size_t) s * out_stride + r0, out_stride, nr)
+            for (; s + PST <= b1; s += PST) PANEL(PST);
+#if PST > 4
+            if (s + 4 <= b1) { PANEL(4); s += 4; }
+#endif
+            if (s + 2 <= b1) { PANEL(2); s += 2; }
+            if (s < b1) { PANEL(1); s++; }
+#undef PANEL
         }
     }
+    free(pk);
 }
 
 static void VARIANT(matmul)(int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,

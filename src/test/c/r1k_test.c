@@ -115,16 +115,16 @@ static void run(int isa, int type, int rows, int cols, int batch, int row_from) 
 
 int main(void) {
     const int types[] = {R1K_Q8_0, R1K_Q4_0, R1K_Q4_K, R1K_Q5_K, R1K_Q6_K};
-    const int rows[] = {1, 3, 4, 5, 8, 13};
-    const int batches[] = {1, 2, 3, 4, 5, 7, 9, 19};
+    const int rows[] = {1, 3, 4, 5, 8, 13, 16, 19, 40}; /* panels: 8 (AVX2) and 16 (AVX-512) rows */
+    const int batches[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 19};
     int best = r1k_best_isa();
     printf("r1k_test: best ISA here %s\n", r1k_isa_name(best));
     int cases = 0;
     for (int isa = R1K_AVX2; isa <= best; isa++) {
         for (int t = 0; t < 5; t++) {
             int elems = r1k_block_elems(types[t]);
-            for (int ri = 0; ri < 6; ri++) {
-                for (int bi = 0; bi < 8; bi++) {
+            for (int ri = 0; ri < (int) (sizeof rows / sizeof rows[0]); ri++) {
+                for (int bi = 0; bi < (int) (sizeof batches / sizeof batches[0]); bi++) {
                     int cols = elems * (1 + (ri + bi) % 3);
                     run(isa, types[t], rows[ri], cols, batches[bi], rows[ri] > 4 ? 2 : 0);
                     cases++;

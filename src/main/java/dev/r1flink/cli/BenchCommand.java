@@ -10,7 +10,6 @@ import dev.r1flink.engine.GenerationResult;
 import dev.r1flink.engine.ModelForward;
 import dev.r1flink.engine.TokenCodec;
 import dev.r1flink.model.Model;
-import dev.r1flink.model.ModelRunner;
 import dev.r1flink.tensor.Backend;
 import dev.r1flink.engine.sampling.SamplingParams;
 import picocli.CommandLine.Command;
@@ -77,7 +76,7 @@ public final class BenchCommand implements Callable<Integer> {
     String backend;
 
     /** Opens the model runtime on a GGUF file (tests swap in a test double). */
-    static ModelOpener opener = (path, backend) -> new ModelForward(new ModelRunner(Model.load(path), backend));
+    static ModelOpener opener = (path, backend) -> new ModelForward(Model.load(path), backend);
 
     /** Opens a model file as something the engine can run. */
     @FunctionalInterface

@@ -1,28 +1,33 @@
 package dev.r1flink.cli;
 
+import dev.r1flink.engine.BpeTokenCodec;
+import dev.r1flink.engine.Engine;
+import dev.r1flink.engine.EngineOptions;
+import dev.r1flink.engine.FinishReason;
+import dev.r1flink.engine.Generation;
+import dev.r1flink.engine.GenerationRequest;
+import dev.r1flink.engine.GenerationResult;
+import dev.r1flink.engine.ModelForward;
+import dev.r1flink.engine.StreamListener;
+import dev.r1flink.engine.TokenCodec;
+import dev.r1flink.engine.sampling.SamplingParams;
 import dev.r1flink.gguf.GgufFile;
-import dev.r1flink.model.Batch;
-import dev.r1flink.model.ContiguousKvCache;
 import dev.r1flink.model.Model;
-import dev.r1flink.model.State;
 import dev.r1flink.tensor.Backend;
-import dev.r1flink.tensor.Parallel;
 import dev.r1flink.tokenizer.BpeTokenizer;
-import dev.r1flink.tokenizer.ChatTemplate;
-import dev.r1flink.tokenizer.Detokenizer;
 import dev.r1flink.tokenizer.Vocabulary;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code generate}: one prompt through one model on this machine, streaming the reasoning and then the answer.
- * Single sequence, contiguous KV cache, prefill in chunks, greedy (or simple temperature) sampling.
+ * {@code generate}: one prompt through one model on this machine, streaming the reasoning and then the answer. It
+ * runs the engine the job runs (one sequence: chunked prefill, the sampler chain, the reasoning/answer split), so
+ * what it prints is what the job would produce for the same request and seed.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate a completion for one prompt with a GGUF model (no Flink, no Kafka).")
@@ -72,6 +77,21 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = System.out;
         PrintStream err = System.err;
+        if (maxTokens < 1) {
+            err.println("generate: --max-tokens must be >= 1, got " + maxTokens);
+            return 2;
+        }
+        if (prefillChunk < 1) {
+            err.println("generate: --prefill-chunk must be >= 1, got " + prefillChunk);
+            return 2;
+        }
+        Backend kernels;
+        try {
+            kernels = Backend.resolve(backend);
+        } catch (IllegalArgumentException e) {
+            err.println("generate: --backend: " + e.getMessage());
+            return 2;
+        }
         long loadStart = System.nanoTime();
         Model m;
         BpeTokenizer tokenizer = null;
@@ -85,116 +105,127 @@ public final class GenerateCommand implements Callable<Integer> {
         err.printf("generate: loaded %s (%s, %d layers, dim %d, vocab %d) in %.1fs%n", model,
                 m.config.architecture().ggufName, m.config.blockCount(), m.config.embeddingLength(),
                 m.config.vocabSize(), (System.nanoTime() - loadStart) / 1e9);
-
-        int[] input;
-        if (promptIds != null) {
-            input = promptIds;
-        } else if (prompt != null && tokenizer != null) {
-            input = raw ? tokenizer.encode(prompt, tokenizer.vocabulary().addBos(), true)
-                    : chatPrompt(tokenizer, err);
-        } else if (prompt != null) {
-            err.println("generate: " + model + " has no tokenizer: use --prompt-ids");
-            return 2;
-        } else {
+        if (promptIds == null && prompt == null) {
             err.println("generate: give --prompt or --prompt-ids");
             return 2;
         }
-        if (input.length == 0) {
+        if (promptIds == null && tokenizer == null) {
+            err.println("generate: " + model + " has no tokenizer: use --prompt-ids");
+            return 2;
+        }
+        // The engine (the job's engine: scheduler, sampler chain, UTF-8 assembly, reasoning/answer split) with one
+        // sequence; --prompt-ids bypasses the chat template and tokenizer.
+        TokenCodec codec = promptIds != null ? new GivenIds(promptIds, tokenizer, m.config.vocabSize())
+                : new BpeTokenCodec(tokenizer);
+        boolean thinkPrefix = promptIds == null && !raw && !noThinkPrefix;
+        GenerationRequest request = GenerationRequest.builder("generate", prompt != null ? prompt : "")
+                .system(system.isEmpty() ? null : system).raw(raw).maxTokens(maxTokens).temperature(temperature)
+                .seed(seed).build();
+        int promptTokens;
+        try {
+            promptTokens = codec.encodePrompt(request, thinkPrefix).length;
+        } catch (IllegalArgumentException e) {
+            err.println("generate: " + e.getMessage());
+            return 2;
+        }
+        if (promptTokens == 0) {
             err.println("generate: empty prompt");
             return 2;
         }
-        int context = input.length + maxTokens;
+        int context = promptTokens + maxTokens;
+        int blockSize = 16;
+        long kvBytes = 4L * m.config.blockCount() * m.config.kvDim() * ((context + blockSize - 1) / blockSize + 1) * blockSize;
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        int chunk = Math.max(1, Math.min(prefillChunk, input.length));
-        ContiguousKvCache kv = new ContiguousKvCache(m.config, 1, context);
-        Backend kernels = Backend.resolve(backend);
-        err.println("generate: backend " + kernels.describe());
-        State state = m.newState(chunk, kernels);
-        Batch batch = new Batch(chunk);
-        int vocabSize = m.config.vocabSize();
-        float[] logits = new float[vocabSize];
-        List<Integer> generated = new ArrayList<>();
-        Detokenizer text = tokenizer != null ? tokenizer.detokenizer(false) : null;
-        Vocabulary vocab = tokenizer != null ? tokenizer.vocabulary() : null;
-        int thinkStart = vocab != null ? vocab.tokenId("<think>") : -1;
-        int thinkEnd = vocab != null ? vocab.tokenId("</think>") : -1;
-        boolean reasoning = !raw && !noThinkPrefix && prompt != null;
-        if (reasoning) {
-            out.println("=== reasoning ===");
-        }
+        EngineOptions options = EngineOptions.builder().threads(nThreads).maxSequences(1)
+                .maxBatchTokens(Math.min(prefillChunk, promptTokens) + 1).kvCacheBytes(kvBytes).blockSize(blockSize)
+                .maxWait(Duration.ZERO).contextLength(context).defaultMaxTokens(maxTokens)
+                .sampling(SamplingParams.GREEDY).thinkPrefix(thinkPrefix).prefixCaching(false)
+                .backend(kernels.name().toLowerCase(java.util.Locale.ROOT)).build();
 
-        try (Parallel parallel = new Parallel(nThreads)) {
-            // prefill in chunks; only the last row of the prompt needs logits
-            long t0 = System.nanoTime();
-            for (int start = 0; start < input.length; start += chunk) {
-                batch.clear();
-                for (int i = start; i < Math.min(input.length, start + chunk); i++) {
-                    batch.add(input[i], i, 0, i == input.length - 1);
-                }
-                m.forward(batch, kv, state, logits, parallel);
-            }
-            long t1 = System.nanoTime();
-            // decode: sample, stream, feed back
-            SplittableRandom rng = new SplittableRandom(seed);
-            int pos = input.length;
-            for (int step = 0; step < maxTokens; step++) {
-                int token = temperature <= 0 ? argmax(logits) : sample(logits, temperature, rng);
-                generated.add(token);
-                if (vocab != null && vocab.isEndOfGeneration(token)) {
-                    break;
-                }
-                if (token == thinkStart) {
-                    out.print(text.flush());
-                    out.println();
-                    out.println("=== reasoning ===");
-                    reasoning = true;
-                } else if (token == thinkEnd) {
-                    out.print(text.flush());
-                    out.println();
-                    out.println("=== answer ===");
-                    reasoning = false;
-                } else {
-                    out.print(text != null ? text.accept(token) : "<" + token + ">");
-                }
-                out.flush();
-                if (step == maxTokens - 1) {
-                    break;
-                }
-                batch.clear();
-                batch.add(token, pos++, 0, true);
-                m.forward(batch, kv, state, logits, parallel);
-            }
-            long t2 = System.nanoTime();
-            if (text != null) {
-                out.print(text.flush());
-            }
-            out.println();
-            if (ids) {
-                StringBuilder sb = new StringBuilder();
-                for (int id : generated) {
-                    sb.append(sb.length() == 0 ? "" : " ").append(id);
-                }
-                out.println(sb);
-            }
-            out.flush();
-            int decoded = Math.max(0, generated.size() - 1); // the first token came from the prefill
-            err.printf("generate: prefill %d tokens in %.2fs (%.1f tokens/s), decode %d tokens in %.2fs (%.1f tokens/s),"
-                            + " %d threads%n", input.length, (t1 - t0) / 1e9, input.length / ((t1 - t0) / 1e9),
-                    decoded, (t2 - t1) / 1e9, decoded / Math.max(1e-9, (t2 - t1) / 1e9), nThreads);
+        Printer printer = new Printer(out, thinkPrefix);
+        GenerationResult r;
+        int[] sampled;
+        try (Engine engine = Engine.open(new ModelForward(m, kernels), codec, options)) {
+            err.println("generate: backend " + engine.kernels());
+            Generation g = engine.submit(request, printer);
+            r = g.result().join();
+            sampled = g.progress() != null ? g.progress().tokens() : new int[0];
         }
+        out.println();
+        if (ids) {
+            StringBuilder sb = new StringBuilder();
+            for (int id : sampled) {
+                sb.append(sb.length() == 0 ? "" : " ").append(id);
+            }
+            out.println(sb);
+        }
+        out.flush();
+        if (r.finishReason() == FinishReason.ERROR) {
+            err.println("generate: " + r.finishReason() + ": " + r.error());
+            return 1;
+        }
+        double prefillS = (r.firstTokenNanos() - r.queuedNanos()) / 1e9;
+        double decodeS = (r.totalNanos() - r.firstTokenNanos()) / 1e9;
+        int decoded = Math.max(0, sampled.length - 1); // the first token came from the prefill
+        err.printf("generate: prefill %d tokens in %.2fs (%.1f tokens/s), decode %d tokens in %.2fs (%.1f tokens/s),"
+                        + " %d threads, finish %s%n", r.promptTokens(), prefillS, r.promptTokens() / Math.max(1e-9, prefillS),
+                decoded, decodeS, decoded / Math.max(1e-9, decodeS), nThreads, r.finishReason());
         return 0;
     }
 
-    /** The R1 chat prompt; a vocabulary without R1's chat tokens (plain Llama 3) gets BOS + the prompt. */
-    private int[] chatPrompt(BpeTokenizer tokenizer, PrintStream err) {
-        ChatTemplate chat;
-        try {
-            chat = new ChatTemplate(tokenizer);
-        } catch (IllegalArgumentException e) {
-            err.println("generate: no R1 chat template (" + e.getMessage() + "): using BOS + the prompt as is");
-            return tokenizer.encode(prompt, tokenizer.vocabulary().addBos(), false);
+    /** Streams the text, with a header whenever the part (reasoning or answer) changes. */
+    private static final class Printer implements StreamListener {
+        private final PrintStream out;
+        private Boolean part;
+
+        Printer(PrintStream out, boolean reasoningFirst) {
+            this.out = out;
+            if (reasoningFirst) {
+                out.println("=== reasoning ===");
+                part = true;
+            }
         }
-        return chat.apply(system, prompt, !noThinkPrefix);
+
+        @Override
+        public void onText(String delta, boolean reasoning) {
+            if (part == null ? reasoning : part != reasoning) {
+                if (part != null) {
+                    out.println();
+                }
+                out.println(reasoning ? "=== reasoning ===" : "=== answer ===");
+            }
+            part = reasoning;
+            out.print(delta);
+            out.flush();
+        }
+    }
+
+    /**
+     * A prompt given as token ids, used as is; the text of generated tokens from the file's vocabulary, or
+     * {@code <id>} when it has none.
+     */
+    private static final class GivenIds implements TokenCodec {
+        private final int[] ids;
+        private final BpeTokenCodec text;
+
+        GivenIds(int[] ids, BpeTokenizer tokenizer, int vocab) {
+            for (int id : ids) {
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("--prompt-ids: token id " + id + " outside [0, " + vocab + ")");
+                }
+            }
+            this.ids = ids.clone();
+            this.text = tokenizer != null ? new BpeTokenCodec(tokenizer) : null;
+        }
+
+        @Override public int[] encodePrompt(GenerationRequest request, boolean thinkPrefix) { return ids.clone(); }
+        @Override public int[] encode(String s) { return text != null ? text.encode(s) : new int[0]; }
+        @Override public byte[] tokenBytes(int token) {
+            return text != null ? text.tokenBytes(token) : ("<" + token + ">").getBytes(StandardCharsets.UTF_8);
+        }
+        @Override public boolean isEndOfGeneration(int token) { return text != null && text.isEndOfGeneration(token); }
+        @Override public int thinkStart() { return text != null ? text.thinkStart() : -1; }
+        @Override public int thinkEnd() { return text != null ? text.thinkEnd() : -1; }
     }
 
     static int argmax(float[] logits) {
@@ -207,20 +238,4 @@ public final class GenerateCommand implements Callable<Integer> {
         return best;
     }
 
-    /** Plain softmax sampling at a temperature (the engine has the full sampler chain). */
-    static int sample(float[] logits, float temperature, SplittableRandom rng) {
-        float max = logits[argmax(logits)];
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp((l - max) / temperature);
-        }
-        double r = rng.nextDouble() * sum;
-        for (int i = 0; i < logits.length; i++) {
-            r -= Math.exp((logits[i] - max) / temperature);
-            if (r <= 0) {
-                return i;
-            }
-        }
-        return logits.length - 1;
-    }
 }

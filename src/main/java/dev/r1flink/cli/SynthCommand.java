@@ -12,8 +12,9 @@ import picocli.CommandLine.Option;
 public final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--shape", required = true,
-            description = "tiny-qwen2, tiny-qwen2-tied, tiny-llama, tiny-qwen3, r1-distill-qwen-1.5b, "
-                    + "r1-distill-qwen-7b, r1-distill-llama-8b, r1-0528-qwen3-8b")
+            description = "tiny-qwen2, tiny-qwen2-tied, tiny-llama, tiny-qwen3, tiny-deepseek2, tiny-deepseek2-lite, "
+                    + "r1-distill-qwen-1.5b, r1-distill-qwen-7b, r1-distill-llama-8b, r1-0528-qwen3-8b, "
+                    + "deepseek-v2-lite, r1-like-small")
     String shape;
 
     @Option(names = "--type", defaultValue = "F32",

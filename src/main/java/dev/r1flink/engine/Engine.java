@@ -1,7 +1,6 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.model.Model;
-import dev.r1flink.model.ModelRunner;
 import dev.r1flink.tokenizer.BpeTokenizer;
 import dev.r1flink.tokenizer.Vocabulary;
 
@@ -56,7 +55,7 @@ public interface Engine extends AutoCloseable {
      * engines in one JVM, e.g. one per Flink subtask; each engine has its own scratch state and KV cache.
      */
     static Engine open(Model model, BpeTokenizer tokenizer, EngineOptions options) {
-        return new BatchingEngine(new ModelForward(new ModelRunner(model, options.resolveBackend())),
+        return new BatchingEngine(new ModelForward(model, options.resolveBackend()),
                 new BpeTokenCodec(tokenizer), options);
     }
 

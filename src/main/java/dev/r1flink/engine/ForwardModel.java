@@ -19,8 +19,13 @@ public interface ForwardModel {
     /** Transformer layers: one K and one V store each in the cache. */
     int blockCount();
 
-    /** Values per K (and per V) row of one cell: headCountKv * headDim. */
+    /** Values per K row of one cell: headCountKv * headDim (multi-head latent attention: latent + rope part). */
     int kvDim();
+
+    /** Values per V row of one cell: {@link #kvDim()}, or 0 when the K row's latent serves as the value (MLA). */
+    default int valueDim() {
+        return kvDim();
+    }
 
     /**
      * Runs the batch: writes each row's K/V into {@code cache.cell(seqId, pos)}, attends over cells {@code 0..pos} of

@@ -64,7 +64,7 @@ final class Scheduler {
         this.options = options;
         this.parallel = parallel;
         this.vocab = model.vocabularySize();
-        long cellBytes = PagedKvCache.bytesPerCell(model.blockCount(), model.kvDim());
+        long cellBytes = PagedKvCache.bytesPerCell(model.blockCount(), model.kvDim(), model.valueDim());
         long blocks = options.kvCacheBytes() / (cellBytes * options.blockSize());
         if (blocks < 1) {
             throw new IllegalArgumentException("kvCacheBytes " + options.kvCacheBytes() + " holds no block of "
@@ -74,7 +74,7 @@ final class Scheduler {
         int ctx = options.contextLength() > 0 ? Math.min(options.contextLength(), model.contextLength()) : model.contextLength();
         this.contextLength = (int) Math.min(ctx, blocks * options.blockSize());
         this.cells = new KvCells((int) blocks, options.blockSize(), options.maxSequences(), contextLength, options.prefixCaching());
-        this.cache = new PagedKvCache(cells, model.blockCount(), model.kvDim());
+        this.cache = new PagedKvCache(cells, model.blockCount(), model.kvDim(), model.valueDim());
         this.budgetText = codec.encode("\n</think>\n\n");
         this.batch = new Batch(options.maxBatchTokens());
         this.logits = new float[options.maxSequences() * vocab];

@@ -49,7 +49,7 @@ public final class ModelEngineFactory implements EngineFactory {
             // As the engine's scheduler sizes it: the option or the model's, capped by the KV pool.
             int ctx = options.contextLength() > 0
                     ? Math.min(options.contextLength(), model.config.contextLength()) : model.config.contextLength();
-            long cellBytes = 2L * 2L * model.config.blockCount() * model.config.kvDim();
+            long cellBytes = model.config.kvBytesPerToken();
             long blocks = Math.min(options.kvCacheBytes() / (cellBytes * options.blockSize()),
                     Integer.MAX_VALUE / options.blockSize());
             this.contextLength = (int) Math.min(ctx, blocks * options.blockSize());

@@ -13,7 +13,12 @@ public enum Architecture {
     /** DeepSeek-R1-Distill-Qwen: q/k/v bias, NeoX RoPE. */
     QWEN2("qwen2", RopeType.NEOX, true, false),
     /** DeepSeek-R1-0528-Qwen3: per-head RMSNorm of q and k before RoPE, explicit head dim, NeoX RoPE, no bias. */
-    QWEN3("qwen3", RopeType.NEOX, false, true);
+    QWEN3("qwen3", RopeType.NEOX, false, true),
+    /**
+     * DeepSeek-R1/V3/V2: multi-head latent attention (a compressed KV latent plus a decoupled RoPE part, adjacent-pair
+     * RoPE on the rope part only) and mixture-of-experts FFNs after the leading dense layers ({@code llm_build_deepseek2}).
+     */
+    DEEPSEEK2("deepseek2", RopeType.NORM, false, false);
 
     /**
      * How RoPE pairs the dimensions of a head (llama.cpp {@code LLAMA_ROPE_TYPE_NORM} / {@code _NEOX}): NORM rotates

@@ -10,8 +10,9 @@ public final class ContiguousKvCache implements KvCache {
     private final int sequences;
     private final int contextLength;
     private final int kvDim;
+    private final int valueDim;
     private final short[][] keys;   // [blockCount][sequences*contextLength][kvDim] as F16 bits
-    private final short[][] values; // [blockCount][sequences*contextLength][kvDim] as F16 bits
+    private final short[][] values; // [blockCount][sequences*contextLength][valueCacheDim] as F16 bits
 
     public ContiguousKvCache(ModelConfig config, int sequences, int contextLength) {
         if (sequences < 1 || contextLength < 1) {
@@ -24,8 +25,9 @@ public final class ContiguousKvCache implements KvCache {
         this.sequences = sequences;
         this.contextLength = contextLength;
         this.kvDim = config.kvDim();
+        this.valueDim = config.valueCacheDim(); // 0 with MLA: the latent in the keys is the value
         keys = new short[config.blockCount()][(int) cells * kvDim];
-        values = new short[config.blockCount()][(int) cells * kvDim];
+        values = new short[config.blockCount()][(int) cells * valueDim];
     }
 
     public int contextLength() {

@@ -19,6 +19,9 @@ public interface KvCache {
     /** Keys of layer {@code layer}: {@code [cellCount][kvDim]} as F16 bits. */
     short[] keys(int layer);
 
-    /** Values of layer {@code layer}: {@code [cellCount][kvDim]} as F16 bits. */
+    /**
+     * Values of layer {@code layer}: {@code [cellCount][valueDim]} as F16 bits; empty for multi-head latent
+     * attention, whose key rows hold the latent that serves as the value.
+     */
     short[] values(int layer);
 }

@@ -51,12 +51,30 @@ public final class Synthesizer {
      */
     public record Shape(String name, Architecture arch, int blockCount, int embeddingLength, int headCount,
                         int headCountKv, int headDim, int feedForwardLength, int vocab, float ropeFreqBase,
-                        float rmsEps, int contextLength, boolean tied, boolean llama3RopeFreqs) {
+                        float rmsEps, int contextLength, boolean tied, boolean llama3RopeFreqs, Deepseek2 deepseek2) {
+
+        public Shape(String name, Architecture arch, int blockCount, int embeddingLength, int headCount,
+                     int headCountKv, int headDim, int feedForwardLength, int vocab, float ropeFreqBase,
+                     float rmsEps, int contextLength, boolean tied, boolean llama3RopeFreqs) {
+            this(name, arch, blockCount, embeddingLength, headCount, headCountKv, headDim, feedForwardLength, vocab,
+                    ropeFreqBase, rmsEps, contextLength, tied, llama3RopeFreqs, null);
+        }
 
         public int keyLength() {
             return headDim > 0 ? headDim : embeddingLength / headCount;
         }
     }
+
+    /**
+     * The deepseek2 part of a shape, named after the HF config keys the converter reads: MLA sizes, the experts
+     * ({@code firstKDenseReplace} dense layers first), their routing, and YaRN ({@code yarnFactor} 0: none).
+     * {@code sigmoidGating} is V3/R1 (sigmoid + exp_probs_b correction bias); false is V2 (softmax, no bias).
+     */
+    public record Deepseek2(int qLoraRank, int kvLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim,
+                            int nRoutedExperts, int numExpertsPerTok, int moeIntermediateSize, int nSharedExperts,
+                            int firstKDenseReplace, int nGroup, int topkGroup, float routedScalingFactor,
+                            boolean normTopkProb, boolean sigmoidGating, float yarnFactor,
+                            int yarnOriginalContext, float mscaleAllDim) {}
 
     public static final List<Shape> SHAPES = List.of(
             new Shape("tiny-qwen2", Architecture.QWEN2, 2, 256, 4, 2, 0, 512, 0, 10000f, 1e-6f, 4096, false, false),
@@ -70,7 +88,24 @@ public final class Synthesizer {
             new Shape("r1-distill-llama-8b", Architecture.LLAMA, 32, 4096, 32, 8, 0, 14336, 128256, 500000f, 1e-5f,
                     131072, false, true),
             new Shape("r1-0528-qwen3-8b", Architecture.QWEN3, 36, 4096, 32, 8, 128, 12288, 151936, 1000000f, 1e-6f,
-                    131072, false, false));
+                    131072, false, false),
+            // deepseek2, for tests: a dense layer, then MoE layers of 8 experts (2 groups, top-2 from the best group)
+            // plus a shared one; R1's routing (sigmoid + bias, normalized, scaled 2.5) and YaRN (factor 40)
+            new Shape("tiny-deepseek2", Architecture.DEEPSEEK2, 3, 256, 4, 1, 0, 512, 0, 10000f, 1e-6f, 163840,
+                    false, false, new Deepseek2(128, 128, 32, 32, 32, 8, 2, 128, 1, 1, 2, 1, 2.5f, true, true,
+                    40f, 4096, 1f)),
+            // V2-Lite's kind: no q_lora (plain attn_q), softmax gating, no groups, unnormalized, YaRN mscale 0.707
+            new Shape("tiny-deepseek2-lite", Architecture.DEEPSEEK2, 3, 256, 4, 1, 0, 512, 0, 10000f, 1e-6f, 163840,
+                    false, false, new Deepseek2(0, 128, 32, 32, 32, 8, 2, 128, 2, 1, 1, 1, 1f, false, false,
+                    40f, 4096, 0.707f)),
+            // DeepSeek-V2-Lite (16B total, 2.4B active)
+            new Shape("deepseek-v2-lite", Architecture.DEEPSEEK2, 27, 2048, 16, 1, 0, 10944, 102400, 10000f, 1e-6f,
+                    163840, false, false, new Deepseek2(0, 512, 128, 64, 128, 64, 6, 1408, 2, 1, 1, 1, 1f, false,
+                    false, 40f, 4096, 0.707f)),
+            // R1's layer design (MLA sizes, 8 groups of experts, top-8, sigmoid routing) at 1/3.5 width, 8 layers
+            new Shape("r1-like-small", Architecture.DEEPSEEK2, 8, 2048, 16, 1, 0, 5120, 0, 10000f, 1e-6f, 163840,
+                    false, false, new Deepseek2(768, 512, 128, 64, 128, 64, 8, 512, 1, 1, 8, 4, 2.5f, true, true,
+                    40f, 4096, 1f)));
 
     /** Weight types: the ggml types, or {@code Q4_K_M} (Q4_K with Q6_K where llama.cpp's Q4_K_M puts it). */
     public static final List<String> TYPES = List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K",
@@ -161,13 +196,19 @@ public final class Synthesizer {
         w.put("general.architecture", GgufValue.string(a.ggufName));
         w.put("general.name", GgufValue.string("synthetic " + s.name() + " seed " + seed));
         w.put("general.file_type", GgufValue.uint32(fileType()));
+        Deepseek2 ds = s.deepseek2();
+        if (ds != null) {
+            hd = ds.kvLoraRank() + ds.qkRopeHeadDim(); // MLA: one latent KV head
+        }
         w.put(p + "context_length", GgufValue.uint32(s.contextLength()));
         w.put(p + "embedding_length", GgufValue.uint32(dim));
         w.put(p + "block_count", GgufValue.uint32(s.blockCount()));
         w.put(p + "feed_forward_length", GgufValue.uint32(ff));
         w.put(p + "attention.head_count", GgufValue.uint32(s.headCount()));
         w.put(p + "attention.head_count_kv", GgufValue.uint32(s.headCountKv()));
-        if (s.headDim() > 0) {
+        if (ds != null) {
+            putDeepseek2(w, p, ds, vocab);
+        } else if (s.headDim() > 0) {
             w.put(p + "attention.key_length", GgufValue.uint32(hd));
             w.put(p + "attention.value_length", GgufValue.uint32(hd));
         }
@@ -193,6 +234,10 @@ public final class Synthesizer {
         float downStd = init.layerScale / 0.6f / (float) Math.sqrt(ff); // silu(g)*u has rms ~0.6 for unit g, u
         for (int l = 0; l < s.blockCount(); l++) {
             String b = "blk." + l + ".";
+            if (ds != null) {
+                deepseek2Layer(tensors, init, b, l, dim, ff, ds);
+                continue;
+            }
             tensors.add(vector(b + "attn_norm.weight", dim, init.normWeights(b + "attn_norm.weight")));
             tensors.add(matrix(b + "attn_q.weight", qDim, dim, init.uniform(b + "attn_q.weight", 1 / (float) Math.sqrt(dim))));
             tensors.add(matrix(b + "attn_k.weight", kvDim, dim, init.uniform(b + "attn_k.weight", 1 / (float) Math.sqrt(dim))));
@@ -214,11 +259,14 @@ public final class Synthesizer {
         }
 
         long totalBytes = tensors.stream().mapToLong(t -> t.type.byteSize((long) t.rows * t.cols)).sum();
+        // a 3-D tensor [slices][rows][cols] is written as rows*slices rows, ggml dims {cols, rows, slices}
         long start = System.nanoTime();
         long[] done = {0};
         int[] index = {0};
         for (Pending t : tensors) {
-            w.addTensor(t.name, t.rows == 1 ? new long[] {t.cols} : new long[] {t.cols, t.rows}, t.type, os -> {
+            long[] dims = t.slices > 1 ? new long[] {t.cols, t.rows / t.slices, t.slices}
+                    : t.rows == 1 ? new long[] {t.cols} : new long[] {t.cols, t.rows};
+            w.addTensor(t.name, dims, t.type, os -> {
                 writeRows(t, os);
                 done[0] += t.type.byteSize((long) t.rows * t.cols);
                 index[0]++;
@@ -239,25 +287,150 @@ public final class Synthesizer {
         void fill(int r, float[] row);
     }
 
-    private record Pending(String name, int rows, int cols, GgmlType type, RowFiller filler) {}
+    /** {@code rows} counts all rows of all {@code slices} (the experts or heads of a 3-D tensor). */
+    private record Pending(String name, int rows, int cols, GgmlType type, RowFiller filler, int slices) {
+        Pending(String name, int rows, int cols, GgmlType type, RowFiller filler) {
+            this(name, rows, cols, type, filler, 1);
+        }
+    }
 
     private Pending matrix(String name, int rows, int cols, RowFiller filler) {
-        return new Pending(name, rows, cols, weightType(name), filler);
+        return new Pending(name, rows, cols, weightType(name, cols), filler);
+    }
+
+    /** A 3-D tensor {@code [slices][rows][cols]}. */
+    private Pending slices(String name, int slices, int rows, int cols, RowFiller filler) {
+        return new Pending(name, slices * rows, cols, weightType(name, cols), filler, slices);
     }
 
     private static Pending vector(String name, int n, RowFiller filler) {
         return new Pending(name, 1, n, GgmlType.F32, filler); // 1-D tensors stay F32, as llama.cpp converts them
     }
 
+    private static void putDeepseek2(GgufWriter w, String p, Deepseek2 ds, int vocab) {
+        // as convert_hf_to_gguf writes DeepseekV2/V3 for MLA: one KV head of latent + rope, then the MLA head sizes
+        w.put(p + "vocab_size", GgufValue.uint32(vocab));
+        w.put(p + "leading_dense_block_count", GgufValue.uint32(ds.firstKDenseReplace()));
+        w.put(p + "attention.q_lora_rank", GgufValue.uint32(ds.qLoraRank())); // llama.cpp needs it, 0 included
+        w.put(p + "attention.kv_lora_rank", GgufValue.uint32(ds.kvLoraRank()));
+        w.put(p + "attention.key_length", GgufValue.uint32(ds.kvLoraRank() + ds.qkRopeHeadDim()));
+        w.put(p + "attention.value_length", GgufValue.uint32(ds.kvLoraRank()));
+        w.put(p + "attention.key_length_mla", GgufValue.uint32(ds.qkNopeHeadDim() + ds.qkRopeHeadDim()));
+        w.put(p + "attention.value_length_mla", GgufValue.uint32(ds.vHeadDim()));
+        w.put(p + "expert_feed_forward_length", GgufValue.uint32(ds.moeIntermediateSize()));
+        w.put(p + "expert_count", GgufValue.uint32(ds.nRoutedExperts()));
+        w.put(p + "expert_used_count", GgufValue.uint32(ds.numExpertsPerTok()));
+        w.put(p + "expert_shared_count", GgufValue.uint32(ds.nSharedExperts()));
+        if (ds.nGroup() > 1) {
+            w.put(p + "expert_group_count", GgufValue.uint32(ds.nGroup()));
+            w.put(p + "expert_group_used_count", GgufValue.uint32(ds.topkGroup()));
+        }
+        w.put(p + "expert_weights_scale", GgufValue.float32(ds.routedScalingFactor()));
+        if (ds.normTopkProb()) {
+            w.put(p + "expert_weights_norm", GgufValue.bool(true));
+        }
+        w.put(p + "expert_gating_func", GgufValue.uint32(ds.sigmoidGating() ? 2 : 1));
+        w.put(p + "rope.dimension_count", GgufValue.uint32(ds.qkRopeHeadDim()));
+        if (ds.yarnFactor() > 0) {
+            w.put(p + "rope.scaling.type", GgufValue.string("yarn"));
+            w.put(p + "rope.scaling.factor", GgufValue.float32(ds.yarnFactor()));
+            w.put(p + "rope.scaling.original_context_length", GgufValue.uint32(ds.yarnOriginalContext()));
+            w.put(p + "rope.scaling.yarn_log_multiplier", GgufValue.float32(0.1f * ds.mscaleAllDim()));
+        }
+    }
+
+    /** One deepseek2 block: MLA attention, then a dense FFN (leading layers) or routed + shared experts. */
+    private void deepseek2Layer(List<Pending> tensors, Init init, String b, int l, int dim, int ff, Deepseek2 ds) {
+        int heads = shape.headCount();
+        int qk = ds.qkNopeHeadDim() + ds.qkRopeHeadDim();
+        int kvLora = ds.kvLoraRank();
+        float unitIn = 1 / (float) Math.sqrt(dim);
+        tensors.add(vector(b + "attn_norm.weight", dim, init.normWeights(b + "attn_norm.weight")));
+        if (ds.qLoraRank() > 0) {
+            int r = ds.qLoraRank();
+            tensors.add(matrix(b + "attn_q_a.weight", r, dim, init.uniform(b + "attn_q_a.weight", unitIn)));
+            tensors.add(vector(b + "attn_q_a_norm.weight", r, init.normWeights(b + "attn_q_a_norm.weight")));
+            tensors.add(matrix(b + "attn_q_b.weight", heads * qk, r, init.uniform(b + "attn_q_b.weight",
+                    1 / (float) Math.sqrt(r))));
+        } else {
+            tensors.add(matrix(b + "attn_q.weight", heads * qk, dim, init.uniform(b + "attn_q.weight", unitIn)));
+        }
+        tensors.add(matrix(b + "attn_kv_a_mqa.weight", kvLora + ds.qkRopeHeadDim(), dim,
+                init.uniform(b + "attn_kv_a_mqa.weight", unitIn)));
+        tensors.add(vector(b + "attn_kv_a_norm.weight", kvLora, init.normWeights(b + "attn_kv_a_norm.weight")));
+        tensors.add(slices(b + "attn_k_b.weight", heads, kvLora, ds.qkNopeHeadDim(),
+                init.uniform(b + "attn_k_b.weight", 1 / (float) Math.sqrt(ds.qkNopeHeadDim()))));
+        tensors.add(slices(b + "attn_v_b.weight", heads, ds.vHeadDim(), kvLora,
+                init.uniform(b + "attn_v_b.weight", 1 / (float) Math.sqrt(kvLora))));
+        tensors.add(matrix(b + "attn_output.weight", dim, heads * ds.vHeadDim(), init.uniform(b + "attn_output.weight",
+                init.layerScale / (float) Math.sqrt(heads * ds.vHeadDim()))));
+        tensors.add(vector(b + "ffn_norm.weight", dim, init.normWeights(b + "ffn_norm.weight")));
+        if (l < ds.firstKDenseReplace()) {
+            tensors.add(matrix(b + "ffn_gate.weight", ff, dim, init.uniform(b + "ffn_gate.weight", unitIn)));
+            tensors.add(matrix(b + "ffn_up.weight", ff, dim, init.uniform(b + "ffn_up.weight", unitIn)));
+            tensors.add(matrix(b + "ffn_down.weight", dim, ff, init.uniform(b + "ffn_down.weight",
+                    init.layerScale / 0.6f / (float) Math.sqrt(ff))));
+            return;
+        }
+        int n = ds.nRoutedExperts();
+        int ffExp = ds.moeIntermediateSize();
+        // routed experts' weights sum to routedScalingFactor when normalized (else ~k/2 sigmoid, ~k/n softmax)
+        float routedSum = ds.normTopkProb() ? ds.routedScalingFactor()
+                : ds.numExpertsPerTok() * (ds.sigmoidGating() ? 0.5f : 1f / n) * ds.routedScalingFactor();
+        float expDown = init.layerScale / 0.6f / (float) Math.sqrt(ffExp) / Math.max(0.25f, routedSum)
+                / (float) Math.sqrt(2);
+        // the router: F32 like llama.cpp keeps it; logits of unit spread so routing choices are clear-cut
+        tensors.add(new Pending(b + "ffn_gate_inp.weight", n, dim, GgmlType.F32,
+                init.uniform(b + "ffn_gate_inp.weight", unitIn)));
+        if (ds.sigmoidGating()) {
+            tensors.add(new Pending(b + "exp_probs_b.bias", 1, n, GgmlType.F32,
+                    init.uniform(b + "exp_probs_b.bias", 0.05f)));
+        }
+        tensors.add(slices(b + "ffn_gate_exps.weight", n, ffExp, dim, init.uniform(b + "ffn_gate_exps.weight", unitIn)));
+        tensors.add(slices(b + "ffn_up_exps.weight", n, ffExp, dim, init.uniform(b + "ffn_up_exps.weight", unitIn)));
+        tensors.add(slices(b + "ffn_down_exps.weight", n, dim, ffExp, init.uniform(b + "ffn_down_exps.weight", expDown)));
+        if (ds.nSharedExperts() > 0) {
+            int sh = ffExp * ds.nSharedExperts();
+            tensors.add(matrix(b + "ffn_gate_shexp.weight", sh, dim, init.uniform(b + "ffn_gate_shexp.weight", unitIn)));
+            tensors.add(matrix(b + "ffn_up_shexp.weight", sh, dim, init.uniform(b + "ffn_up_shexp.weight", unitIn)));
+            tensors.add(matrix(b + "ffn_down_shexp.weight", dim, sh, init.uniform(b + "ffn_down_shexp.weight",
+                    init.layerScale / 0.6f / (float) Math.sqrt(sh) / (float) Math.sqrt(2))));
+        }
+    }
+
     /** The type of a 2-D weight; for Q4_K_M, llama.cpp's choice (llama_tensor_get_type). */
     GgmlType weightType(String name) {
+        return weightType(name, 256);
+    }
+
+    /**
+     * As {@link #weightType(String)}, for a tensor of {@code cols} columns: a type whose blocks do not fit the row
+     * falls back to Q8_0 (then F16), as llama.cpp's quantizer falls back for such tensors (MLA's attn_k_b rows are
+     * only qk_nope_head_dim wide).
+     */
+    GgmlType weightType(String name, int cols) {
+        GgmlType t = namedType(name);
+        if (cols % t.blockSize() != 0) {
+            t = cols % GgmlType.Q8_0.blockSize() == 0 ? GgmlType.Q8_0 : GgmlType.F16;
+        }
+        return t;
+    }
+
+    private GgmlType namedType(String name) {
+        if ((name.endsWith("attn_k_b.weight") || name.endsWith("attn_v_b.weight")) && !type.equals("F32")) {
+            // MLA's per-head absorption weights (~1% of R1's) stay BF16 in every other type: llama.cpp 3.21.1's
+            // prebuilt CPU backend aborts on them in F16, Q8_0 and Q4_0 on this machine (its AMX extra buffer
+            // takes them, then no backend runs their batched product: ggml-backend.cpp "cur_backend_id != -1";
+            // llama-bench built from the same source without AMX runs them), and it runs BF16
+            return GgmlType.BF16;
+        }
         if (!type.equals("Q4_K_M")) {
             return GgmlType.valueOf(type);
         }
         if (name.equals("output.weight")) {
             return GgmlType.Q6_K;
         }
-        if (name.endsWith("attn_v.weight") || name.endsWith("ffn_down.weight")) {
+        if (name.endsWith("attn_v.weight") || name.endsWith("ffn_down.weight") || name.endsWith("ffn_down_exps.weight")) {
             int layer = Integer.parseInt(name.split("\\.")[1]);
             return useMoreBits(layer, shape.blockCount()) ? GgmlType.Q6_K : GgmlType.Q4_K;
         }

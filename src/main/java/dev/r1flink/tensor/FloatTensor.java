@@ -182,24 +182,38 @@ public abstract class FloatTensor {
      * disjoint row ranges (scratch space is per thread).
      */
     public void matmul(float[] x, int xStride, int batch, float[] out, int outStride, int rowFrom, int rowTo) {
+        matmul(x, 0, xStride, batch, out, 0, outStride, rowFrom, rowTo);
+    }
+
+    /**
+     * {@link #matmul(float[], int, int, float[], int, int, int)} on vectors that start at {@code x[xOffset]} and
+     * outputs that start at {@code out[outOffset]}: {@code out[outOffset + b*outStride + r] = dot(r, x, xOffset +
+     * b*xStride)}, the same arithmetic per pair (so one head's or one expert's rows can be taken from the middle of
+     * a larger buffer).
+     */
+    public void matmul(float[] x, int xOffset, int xStride, int batch, float[] out, int outOffset, int outStride,
+                       int rowFrom, int rowTo) {
         checkRows(rowFrom, rowTo);
         if (batch <= 0 || rowFrom == rowTo) {
             return;
         }
-        checkVector(x, (batch - 1) * xStride);
-        if (out.length < (long) (batch - 1) * outStride + rowTo) {
+        if (xOffset < 0 || outOffset < 0) {
+            throw new IndexOutOfBoundsException("negative offset: x " + xOffset + ", out " + outOffset);
+        }
+        checkVector(x, xOffset + (batch - 1) * xStride);
+        if (out.length < (long) outOffset + (long) (batch - 1) * outStride + rowTo) {
             throw new IllegalArgumentException("out has " + out.length + " floats, needs "
-                    + ((long) (batch - 1) * outStride + rowTo));
+                    + ((long) outOffset + (long) (batch - 1) * outStride + rowTo));
         }
         if (!vectorized()) {
             for (int r = rowFrom; r < rowTo; r++) {
                 for (int b = 0; b < batch; b++) {
-                    out[b * outStride + r] = dotScalar(r, x, b * xStride);
+                    out[outOffset + b * outStride + r] = dotScalar(r, x, xOffset + b * xStride);
                 }
             }
             return;
         }
-        blocked(x, 0, xStride, batch, out, 0, outStride, rowFrom, rowTo, Scratch.get());
+        blocked(x, xOffset, xStride, batch, out, outOffset, outStride, rowFrom, rowTo, Scratch.get());
     }
 
     private void checkRows(int rowFrom, int rowTo) {

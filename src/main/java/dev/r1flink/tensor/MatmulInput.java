@@ -19,6 +19,8 @@ public final class MatmulInput {
     private final Backend backend;
     private final int isa;
     private float[] x;
+    private int xOffset;
+    private int xStride;
     private int rows;
     private int cols;
     private byte[] q8_0 = new byte[0];
@@ -40,7 +42,23 @@ public final class MatmulInput {
      * (null entries ignored; each weight must have {@code cols} columns).
      */
     public void prepare(float[] x, int rows, int cols, FloatTensor w0, FloatTensor w1, FloatTensor w2) {
+        prepare(x, 0, cols, rows, cols, w0, w1, w2);
+    }
+
+    /**
+     * As {@link #prepare(float[], int, int, FloatTensor, FloatTensor, FloatTensor)} for rows at
+     * {@code x[xOffset + r * xStride]} ({@code xStride >= cols}): one head's slice of every row, or one expert's rows
+     * in the middle of a packed buffer.
+     */
+    public void prepare(float[] x, int xOffset, int xStride, int rows, int cols, FloatTensor w0, FloatTensor w1,
+                        FloatTensor w2) {
+        if (xOffset < 0 || xStride < cols) {
+            throw new IllegalArgumentException("bad input layout: offset " + xOffset + ", stride " + xStride
+                    + " for " + cols + " columns");
+        }
         this.x = x;
+        this.xOffset = xOffset;
+        this.xStride = xStride;
         this.rows = rows;
         this.cols = cols;
         hasQ8_0 = false;
@@ -69,27 +87,35 @@ public final class MatmulInput {
             if (q8_K.length < need) {
                 q8_K = new byte[need];
             }
-            NativeKernels.quantize(isa, w.type(), x, 0, rows, cols, cols, q8_K);
+            NativeKernels.quantize(isa, w.type(), x, xOffset, rows, cols, xStride, q8_K);
             hasQ8_K = true;
         } else {
             if (q8_0.length < need) {
                 q8_0 = new byte[need];
             }
-            NativeKernels.quantize(isa, w.type(), x, 0, rows, cols, cols, q8_0);
+            NativeKernels.quantize(isa, w.type(), x, xOffset, rows, cols, xStride, q8_0);
             hasQ8_0 = true;
         }
     }
 
     /** {@code out[b*outStride + r] = w[r] . row b} for rows {@code [rowFrom, rowTo)} of {@code w}, every row b. */
     public void multiply(FloatTensor w, float[] out, int outStride, int rowFrom, int rowTo) {
+        multiply(w, out, 0, outStride, rowFrom, rowTo);
+    }
+
+    /** {@code out[outOffset + b*outStride + r] = w[r] . row b} for rows {@code [rowFrom, rowTo)} of {@code w}. */
+    public void multiply(FloatTensor w, float[] out, int outOffset, int outStride, int rowFrom, int rowTo) {
+        if (rows == 0) {
+            return;
+        }
         if (backend == Backend.NATIVE && NativeKernels.supports(w.type())) {
             boolean k = NativeKernels.usesQ8K(w.type());
             if (!(k ? hasQ8_K : hasQ8_0)) {
                 throw new IllegalStateException(w + " was not among the weights this input was prepared for");
             }
-            NativeKernels.matmul(isa, w, k ? q8_K : q8_0, rows, out, 0, outStride, rowFrom, rowTo);
+            NativeKernels.matmul(isa, w, k ? q8_K : q8_0, rows, out, outOffset, outStride, rowFrom, rowTo);
         } else {
-            w.matmul(x, cols, rows, out, outStride, rowFrom, rowTo);
+            w.matmul(x, xOffset, xStride, rows, out, outOffset, outStride, rowFrom, rowTo);
         }
     }
 }

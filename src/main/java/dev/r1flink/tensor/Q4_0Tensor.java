@@ -89,11 +89,9 @@ public final class Q4_0Tensor extends FloatTensor {
             // Column order within the block: low nibbles are elements 0..15, high nibbles 16..31 (k = 0, 1), each
             // in steps of L, exactly as the tile holds them. Vector API calls only (see Q8_0Tensor.dot4); the
             // high nibbles are shifted as int lanes (x86 has no byte shift: ByteVector LSHR is not intrinsified on 17).
-            // The nibbles load as ints (no reinterpret before the shift): with the byte load + 2 reinterprets, C2
-            // hit NodeCountInliningCutoff on this method after a long prefill (PrintInlining), left the final
-            // intoArray stores and half() calls un-inlined and boxed: decode fell from ~13 to 5.9 t/s. Only ops
-            // the F32/F16 paths don't use on IntVector here (an Int128 .and(int) polluted their profiles:
-            // DecodeAllocationTest then saw 8 KB/token).
+            // The nibbles load as ints (no reinterpret before the shift), which keeps this method under C2's
+            // node-count inlining cutoff after a long prefill; and only IntVector ops the F32/F16 paths do not use,
+            // so their shared profiles stay clean (docs/benchmarks.md, "Boxing cliffs", has the measurements).
             for (int k = 0; k < 2; k++) {
                 int shift = 4 * k;
                 for (int j = 0; j < 16; j += Simd.L) {

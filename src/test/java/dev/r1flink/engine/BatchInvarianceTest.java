@@ -1,7 +1,6 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.model.Model;
-import dev.r1flink.model.ModelRunner;
 import dev.r1flink.model.Synthesizer;
 import dev.r1flink.tensor.Parallel;
 import org.junit.jupiter.api.AfterAll;
@@ -94,19 +93,28 @@ class BatchInvarianceTest {
         for (Backend b : NativeTestSupport.backends().toList()) {
             for (String t : new String[] {"F32", "Q8_0", "Q4_0", "Q4_K_M", "Q5_K", "Q6_K"}) {
                 if (b == Backend.JAVA || !t.equals("F32")) {
-                    out.add(org.junit.jupiter.params.provider.Arguments.of(t, b));
+                    out.add(org.junit.jupiter.params.provider.Arguments.of("tiny-qwen2", t, b));
                 }
+            }
+            // MLA + MoE: rows regrouped by expert every step, heads' absorption products grouped per head
+            for (String t : new String[] {"F32", "Q8_0"}) {
+                if (b == Backend.JAVA || !t.equals("F32")) {
+                    out.add(org.junit.jupiter.params.provider.Arguments.of("tiny-deepseek2", t, b));
+                }
+            }
+            if (b == Backend.JAVA) {
+                out.add(org.junit.jupiter.params.provider.Arguments.of("tiny-deepseek2-lite", "F32", b));
             }
         }
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} {1} on {2}")
     @MethodSource("typesAndBackends")
-    void togetherEqualsAloneBitForBit(String type, Backend backend) throws Exception {
-        Path f = dir.resolve("tiny-qwen2-" + type + ".gguf");
+    void togetherEqualsAloneBitForBit(String shape, String type, Backend backend) throws Exception {
+        Path f = dir.resolve(shape + "-" + type + ".gguf");
         try {
-            new Synthesizer(Synthesizer.shape("tiny-qwen2"), type, null, 11).write(f, null);
+            new Synthesizer(Synthesizer.shape(shape), type, null, 11).write(f, null);
         } catch (UnsupportedOperationException e) {
             Assumptions.abort("cannot synthesize " + type + " here: " + e.getMessage());
         }
@@ -115,23 +123,23 @@ class BatchInvarianceTest {
         IdCodec codec = new IdCodec(vocab);
         List<GenerationRequest> requests = requests(vocab);
         EngineOptions base = EngineOptions.builder().threads(1).thinkPrefix(false).maxWait(Duration.ZERO).build();
-        long cellBytes = PagedKvCache.bytesPerCell(model.config.blockCount(), model.config.kvDim());
+        long cellBytes = model.config.kvBytesPerToken();
 
         List<String> alone = new ArrayList<>();
         for (GenerationRequest r : requests) {
             EngineOptions o = base.toBuilder().maxSequences(1).maxBatchTokens(128).prefixCaching(false)
                     .kvCacheBytes(cellBytes * 16 * 8).build();
-            alone.addAll(run(new ModelForward(new ModelRunner(model, backend)), codec, o, one, List.of(r)));
+            alone.addAll(run(new ModelForward(model, backend), codec, o, one, List.of(r)));
         }
         assertTrue(alone.stream().distinct().count() > 28, "outputs differ between requests");
 
         EngineOptions together = base.toBuilder().maxSequences(8).maxBatchTokens(20).blockSize(4)
                 .kvCacheBytes(cellBytes * 4 * 60).build();
-        Scheduler probe = new Scheduler(new ModelForward(new ModelRunner(model, backend)), codec, together, two);
+        Scheduler probe = new Scheduler(new ModelForward(model, backend), codec, together, two);
         assertTrue(probe.cells.blockCount < 32 * 20 / 4, "pool smaller than all requests' contexts");
-        List<String> batched = run(new ModelForward(new ModelRunner(model, backend)), codec, together, two, requests);
+        List<String> batched = run(new ModelForward(model, backend), codec, together, two, requests);
         for (int i = 0; i < requests.size(); i++) {
-            assertEquals(alone.get(i), batched.get(i), "request " + i + " (" + type + " on " + backend + ")");
+            assertEquals(alone.get(i), batched.get(i), "request " + i + " (" + shape + " " + type + " on " + backend + ")");
         }
     }
 }

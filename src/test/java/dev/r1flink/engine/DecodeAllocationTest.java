@@ -1,7 +1,6 @@
 package dev.r1flink.engine;
 
 import dev.r1flink.model.Model;
-import dev.r1flink.model.ModelRunner;
 import dev.r1flink.model.Synthesizer;
 import dev.r1flink.tensor.Parallel;
 import org.junit.jupiter.api.Test;
@@ -34,6 +33,24 @@ class DecodeAllocationTest {
         Path f = dir.resolve("tiny.gguf");
         new Synthesizer(Synthesizer.shape("tiny-qwen2"), "F32", null, 5).write(f, null);
         decodeAllocatesOnlyTheOutputText(Model.load(f), Backend.JAVA, 4, 40);
+    }
+
+    static Stream<Arguments> moeTypesAndBackends() {
+        List<Arguments> out = new ArrayList<>();
+        out.add(Arguments.of("F32", Backend.JAVA));
+        for (Backend b : NativeTestSupport.backends().toList()) {
+            out.add(Arguments.of("Q8_0", b));
+        }
+        return out.stream();
+    }
+
+    /** The same for MLA + MoE (tiny-deepseek2): routing, expert packing and the per-head products allocate nothing. */
+    @ParameterizedTest(name = "tiny-deepseek2 {0} on {1}")
+    @MethodSource("moeTypesAndBackends")
+    void moeDecodeStepsAllocateOnlyTheOutputText(String type, Backend backend, @TempDir Path dir) throws Exception {
+        Path f = dir.resolve("tiny-deepseek2.gguf");
+        new Synthesizer(Synthesizer.shape("tiny-deepseek2"), type, null, 5).write(f, null);
+        decodeAllocatesOnlyTheOutputText(Model.load(f), backend, 4, 40);
     }
 
     /** One layer of R1-Distill-Qwen-1.5B's real size (dim 1536, FFN 8960, 12 heads over 2 KV heads), 512 tokens. */
@@ -86,7 +103,7 @@ class DecodeAllocationTest {
             prompt.append(1 + t % 200).append(' ');
         }
         try (Parallel p = new Parallel(1)) {
-            Scheduler s = new Scheduler(new ModelForward(new ModelRunner(model, backend)), codec, o, p);
+            Scheduler s = new Scheduler(new ModelForward(model, backend), codec, o, p);
             List<Sequence> seqs = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 // greedy and seeded R1 sampling (the top-p sort must not allocate either)

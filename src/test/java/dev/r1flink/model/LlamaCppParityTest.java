@@ -53,6 +53,14 @@ class LlamaCppParityTest {
      * (not explained yet: not the F16 activation rounding, not our F16 kernel, whose dot is exact to 2e-6).
      */
     static final float F32_TOLERANCE = 1.5e-3f;
+    /**
+     * deepseek2 F32 (MLA + MoE): max 0.00441 (tiny-deepseek2, q_lora, sigmoid routing), 0.00344 (tiny-deepseek2-lite,
+     * plain q, softmax routing), 2026-12-01; greedy ids identical for all 32 steps in both. Wider than the dense
+     * archs' 0.0008 and not broken down yet; the suspects are the roundings llama.cpp's MLA path adds: each head's
+     * absorbed query (kv_lora_rank + rope wide) and the softmax weights go to F16 for the products with the F16
+     * latent cache, and the latent attention output is decompressed by attn_v_b afterwards.
+     */
+    static final float DEEPSEEK2_F32_TOLERANCE = 1.0e-2f;
     static final float F16_TOLERANCE = 1.2e-2f;
     static final float QUANT_TOLERANCE = 0.4f;
     /**
@@ -66,17 +74,28 @@ class LlamaCppParityTest {
      */
     static final float NATIVE_QUANT_TOLERANCE = 0.4f;
 
+    /**
+     * Steps of a quantized MoE golden that may deviate beyond the tolerance. Routing is discrete: where a row's
+     * k-th and (k+1)-th expert scores are nearly tied, the activation rounding that moves logits by ~0.1 elsewhere
+     * picks a different expert, and that step's logits move by ~1. Measured on tiny-deepseek2 Q8_0 (2026-12-01): 2 of
+     * 32 steps (9: 0.875, 29: 1.48 on Java; 1.42 native), every other step 0.04-0.15; greedy ids of the F32 files
+     * are identical at every step. Those steps are exempt from the argmax rule too.
+     */
+    static final int MOE_ROUTING_FLIPS = 3;
+
     static final int TOP_K = 10;
 
     @TempDir
     static Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16"})
+    @ValueSource(strings = {"qwen2-f32", "qwen2-f16", "llama-f32", "llama-f16", "qwen3-f32", "qwen3-f16",
+            "deepseek2-f32", "deepseek2-lite-f32"})
     void greedyDecodingMatchesLlamaCpp(String name) throws IOException {
         Result r = run(LlamaCppGolden.load("/golden/" + name + ".json"), Backend.JAVA);
         assertArrayEquals(r.golden.ids(), r.ourArgmax, name + ": greedy ids differ from llama.cpp's");
-        float tolerance = r.golden.type().equals("F32") ? F32_TOLERANCE : F16_TOLERANCE;
+        float tolerance = r.golden.type().equals("F32")
+                ? (r.golden.shape().contains("deepseek2") ? DEEPSEEK2_F32_TOLERANCE : F32_TOLERANCE) : F16_TOLERANCE;
         assertTrue(r.maxDeviation <= tolerance, String.format(Locale.ROOT,
                 "%s: relative logits deviate up to %.5f from llama.cpp's (step %d), tolerance %.5f",
                 name, r.maxDeviation, r.worstStep, tolerance));
@@ -85,7 +104,7 @@ class LlamaCppParityTest {
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> quantizedGoldens() {
         List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
         for (String name : new String[] {"qwen2-q8_0", "qwen2-q4_0", "qwen2-q4_k", "qwen2-q5_k", "qwen2-q6_k",
-                "llama-q4_k", "qwen3-q4_k"}) {
+                "llama-q4_k", "qwen3-q4_k", "deepseek2-q8_0"}) {
             for (Backend b : NativeTestSupport.backends().toList()) {
                 out.add(org.junit.jupiter.params.provider.Arguments.of(name, b)); // same file: synthesized once
             }
@@ -99,12 +118,23 @@ class LlamaCppParityTest {
         LlamaCppGolden g = LlamaCppGolden.load("/golden/" + name + ".json");
         Result r = run(g, backend);
         float tolerance = backend == Backend.NATIVE ? NATIVE_QUANT_TOLERANCE : QUANT_TOLERANCE;
-        assertTrue(r.maxDeviation <= tolerance, String.format(Locale.ROOT,
-                "%s on %s: relative logits deviate up to %.5f from llama.cpp's (step %d), tolerance %.5f",
-                name, backend, r.maxDeviation, r.worstStep, tolerance));
+        boolean moe = g.shape().contains("deepseek2");
+        int over = 0;
+        for (int step = 0; step < g.steps(); step++) {
+            over += r.deviations[step] > tolerance ? 1 : 0;
+        }
+        if (moe) {
+            assertTrue(over <= MOE_ROUTING_FLIPS, String.format(Locale.ROOT,
+                    "%s on %s: %d steps deviate beyond %.5f from llama.cpp's (at most %d allowed), max %.5f (step %d)",
+                    name, backend, over, tolerance, MOE_ROUTING_FLIPS, r.maxDeviation, r.worstStep));
+        } else {
+            assertTrue(r.maxDeviation <= tolerance, String.format(Locale.ROOT,
+                    "%s on %s: relative logits deviate up to %.5f from llama.cpp's (step %d), tolerance %.5f",
+                    name, backend, r.maxDeviation, r.worstStep, tolerance));
+        }
         for (int step = 0; step < g.steps(); step++) {
             float margin = -g.topLogits()[step][1];
-            if (margin > tolerance) {
+            if (margin > tolerance && !(moe && r.deviations[step] > tolerance)) {
                 assertEquals(g.topIds()[step][0], r.ourArgmax[step], name + ": argmax differs at step " + step
                         + " where llama.cpp's top-2 margin is " + margin);
             }
@@ -112,7 +142,7 @@ class LlamaCppParityTest {
     }
 
     /** What our runtime did on one golden file's tokens. */
-    record Result(LlamaCppGolden golden, int[] ourArgmax, float maxDeviation, int worstStep) {}
+    record Result(LlamaCppGolden golden, int[] ourArgmax, float maxDeviation, int worstStep, float[] deviations) {}
 
     /** The last golden's model and prompt ids: the backends of one golden run one after the other on them. */
     private static String lastKey;
@@ -146,6 +176,7 @@ class LlamaCppParityTest {
         int[] argmax = new int[g.steps()];
         float maxDev = 0;
         int worst = -1;
+        float[] devs = new float[g.steps()];
         try (Parallel parallel = new Parallel(2)) {
             // prompt in one batch, as llama.cpp evaluates it in one ubatch
             for (int i = 0; i < n; i++) {
@@ -155,6 +186,7 @@ class LlamaCppParityTest {
             for (int step = 0; step < g.steps(); step++) {
                 argmax[step] = argmax(logits);
                 float dev = deviation(logits, g.topIds()[step], g.topLogits()[step]);
+                devs[step] = dev;
                 if (Boolean.getBoolean("parity.verbose")) {
                     System.out.printf(Locale.ROOT, "  %s %s step %d dev %.5f%n", g.shape(), g.type(), step, dev);
                 }
@@ -170,7 +202,7 @@ class LlamaCppParityTest {
         }
         System.out.printf(Locale.ROOT, "parity %s %s on %s: max |relative logit deviation| over top-%d = %.5f (step %d)%n",
                 g.shape(), g.type(), backend, TOP_K, maxDev, worst);
-        return new Result(g, argmax, maxDev, worst);
+        return new Result(g, argmax, maxDev, worst, devs);
     }
 
     /**

@@ -35,7 +35,6 @@ class TinyR1ArithParityTest {
         List<String> lines = Files.readAllLines(Path.of("tools/train-tiny-r1/pytorch_greedy.jsonl"));
         assertEquals(48, lines.size());
         try (Parallel parallel = new Parallel(2)) {
-            ModelRunner runner = new ModelRunner(model);
             for (String line : lines) {
                 String problem = null;
                 int[] prompt = null;
@@ -52,13 +51,14 @@ class TinyR1ArithParityTest {
 
                 ContiguousKvCache kv = new ContiguousKvCache(model.config, 1, model.config.contextLength());
                 Batch batch = new Batch(prompt.length);
+                State state = model.newState(prompt.length);
                 float[] logits = new float[vocab];
                 for (int i = 0; i < prompt.length; i++) {
                     batch.add(prompt[i], i, 0, i == prompt.length - 1);
                 }
                 int[] got = new int[expected.length];
                 for (int step = 0; step < expected.length; step++) {
-                    runner.forward(batch, kv, logits, parallel);
+                    model.forward(batch, kv, state, logits, parallel);
                     int best = 0;
                     for (int v = 1; v < vocab; v++) {
                         if (logits[v] > logits[best]) {

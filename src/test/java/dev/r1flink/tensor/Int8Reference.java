@@ -6,8 +6,8 @@ import java.nio.ByteOrder;
 
 /**
  * Java twin of the native kernels' arithmetic ({@code src/main/c/r1k.h}, {@code r1k_ref.c}): the same activation
- * quantization into the same byte layout, and the same integer lane sums, float products and final sum per (row,
- * activation row), written plainly. The native kernels must equal it bit for bit; it in turn is checked against
+ * quantization into the same byte layout, and per (row, activation row) the same exact integer block dots, scale
+ * products and float chains over the blocks in order, written plainly. The native kernels must equal it bit for bit; it in turn is checked against
  * the Java tensors' own decoders ({@link FloatTensor#dequantizeRow}) up to float rounding.
  */
 final class Int8Reference {
@@ -107,10 +107,6 @@ final class Int8Reference {
         return Float16.halfToFloat((short) ((d[at] & 0xff) | (d[at + 1] << 8)));
     }
 
-    private static float hsum8(float[] a) {
-        return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
-    }
-
     static float dot(FloatTensor w, int row, byte[] xq, int batch, int b) {
         GgmlType t = w.type();
         int cols = w.cols();
@@ -127,16 +123,13 @@ final class Int8Reference {
                             : ((j < 16 ? d[p + 2 + j] : (d[p + 2 + j - 16] & 0xff) >> 4) & 0xf) - 8;
                 }
                 float dx = (float) FLOAT.get(xq, batch * cols + 4 * (b * (cols / 32) + k));
-                float s = half(d, p) * dx;
-                for (int l = 0; l < 8; l++) {
-                    int lane = 0;
-                    for (int i = 0; i < 4; i++) {
-                        lane += wv[4 * l + i] * xq[x0 + 32 * k + 4 * l + i];
-                    }
-                    acc[l] = Math.fma((float) lane, s, acc[l]);
+                int dot = 0;
+                for (int j = 0; j < 32; j++) {
+                    dot += wv[j] * xq[x0 + 32 * k + j];
                 }
+                acc[0] = Math.fma((float) dot, half(d, p) * dx, acc[0]);
             }
-            return hsum8(acc);
+            return acc[0];
         }
         int bytes = t == GgmlType.Q4_K ? 144 : t == GgmlType.Q5_K ? 176 : 210;
         float m = 0f;
@@ -146,17 +139,14 @@ final class Int8Reference {
             int[] q = new int[256];
             int[] scale = new int[256];
             unpack(t, d, p, q, scale);
-            int[] lanes = new int[8];
+            int dot = 0;
             for (int e = 0; e < 256; e++) {
-                lanes[(e % 32) / 4] += scale[e] * (q[e] * xq[x0 + 256 * k + e]);
+                dot += scale[e] * (q[e] * xq[x0 + 256 * k + e]);
             }
             float dx = (float) FLOAT.get(xq, dBase + 4 * (b * (cols / 256) + k));
             float dw = t == GgmlType.Q6_K ? half(d, p + 208) : half(d, p);
             float dm = t == GgmlType.Q6_K ? dw : half(d, p + 2);
-            float s = dw * dx;
-            for (int l = 0; l < 8; l++) {
-                acc[l] = Math.fma((float) lanes[l], s, acc[l]);
-            }
+            acc[0] = Math.fma((float) dot, dw * dx, acc[0]);
             int corr = 0;
             int bs = sBase + 2 * (b * (cols / 16) + 16 * k);
             if (t == GgmlType.Q6_K) {
@@ -172,7 +162,7 @@ final class Int8Reference {
             }
             m = Math.fma((float) corr, dm * dx, m);
         }
-        return hsum8(acc) - m;
+        return acc[0] - m;
     }
 
     /** Unsigned quants and per-element integer scales of one K-quant block, in element order. */
