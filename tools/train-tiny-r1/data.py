@@ -86,18 +86,19 @@ def sub_lines(a, b):
     return lines
 
 
-def digits(n):
-    return "1 digit" if n == 1 else f"{n} digits"
+def digits(n, singular=True):
+    return "1 digit" if n == 1 and singular else f"{n} digits"
 
 
-def compare(a, b):
-    """Which of a and b is larger, said the way one checks it: digit counts, then the first differing digit."""
+def compare(a, b, one_digit=True):
+    """Which of a and b is larger, said the way one checks it: digit counts, then the first differing digit.
+    one_digit=False: d066cf8's wording ("1 digits")."""
     sa, sb = str(a), str(b)
     if len(sa) != len(sb):
-        return (f"{a} has {digits(len(sa))} and {b} has {len(sb)}, so {a} {'>' if len(sa) > len(sb) else '<'} {b}")
+        return (f"{a} has {digits(len(sa), one_digit)} and {b} has {len(sb)}, so {a} {'>' if len(sa) > len(sb) else '<'} {b}")
     for i, (x, y) in enumerate(zip(sa, sb)):
         if x != y:
-            return (f"{a} and {b} both have {digits(len(sa))}; the first digits that differ are the "
+            return (f"{a} and {b} both have {digits(len(sa), one_digit)}; the first digits that differ are the "
                     f"{PLACES[len(sa) - 1 - i]}, {x} {'>' if x > y else '<'} {y}, so {a} {'>' if x > y else '<'} {b}")
     return f"{a} = {b}"
 
@@ -163,10 +164,10 @@ def sub_problem(rng, a, b):
     return pick(rng, EXPR_TEMPLATES).format(e=f"{a}{pick(rng, SUB_OPS)}{b}")
 
 
-def sub_trace(a, b):
+def sub_trace(a, b, one_digit=True):
     if a >= b:
-        return f"{compare(a, b)}: we subtract {b} from {a} column by column.", sub_lines(a, b)
-    return (f"{compare(a, b)}, the result is negative: we subtract {a} from {b} column by column.",
+        return f"{compare(a, b, one_digit)}: we subtract {b} from {a} column by column.", sub_lines(a, b)
+    return (f"{compare(a, b, one_digit)}, the result is negative: we subtract {a} from {b} column by column.",
             sub_lines(b, a) + [f"negative → -{b - a}"])
 
 
@@ -201,9 +202,10 @@ def one_digit_sample(rng):
     return dict(kind=kind, problem=problem, trace=trace, answer_text=answer_text, answer=v)
 
 
-def sample(rng):
-    """One problem: dict(kind, problem, trace, answer_text, answer)."""
-    if rng.random() < ONE_DIGIT_SHARE:
+def sample(rng, one_digit=True):
+    """One problem: dict(kind, problem, trace, answer_text, answer). one_digit=False: the generator of commit d066cf8
+    (no one-digit kinds, no a - a), random stream and all: the first training stage and the vocabulary."""
+    if one_digit and rng.random() < ONE_DIGIT_SHARE:
         return one_digit_sample(rng)
     r = rng.random()
     if r < 0.17:
@@ -215,11 +217,11 @@ def sample(rng):
     elif r < 0.36:
         a, b = two_operands(rng, 6)
         a, b = (max(a, b), min(a, b)) if rng.random() < 0.6 else (min(a, b), max(a, b))
-        if rng.random() < SAME_SHARE:
+        if one_digit and rng.random() < SAME_SHARE:
             b = a
         kind, op, v = ("sub" if a >= b else "sub-neg"), "-", a - b
         problem = sub_problem(rng, a, b)
-        intro, lines = sub_trace(a, b)
+        intro, lines = sub_trace(a, b, one_digit)
     elif r < 0.53:
         a, k = rand_num(rng, rng.randint(1, 4)), rng.choice([0, 1] + list(range(2, 10)) * 3)
         big, small = a, k
@@ -262,12 +264,12 @@ def sample(rng):
     return dict(kind=kind, problem=problem, trace=trace, answer_text=answer_text, answer=v)
 
 
-def heldout(n=1000, seed=20261201):
+def heldout(n=1000, seed=20261201, one_digit=True):
     """n distinct problems; the kinds in the proportions of the training stream."""
     rng = random.Random(seed)
     out, seen = [], set()
     while len(out) < n:
-        s = sample(rng)
+        s = sample(rng, one_digit)
         if s["problem"] not in seen:
             seen.add(s["problem"])
             out.append(s)
