@@ -29,13 +29,13 @@ MUL_WORDS = [("Multiply {a} by {b}.", 2), ("Multiply {a} by {b}", 1), ("Multiply
              ("What is the product of {a} and {b}?", 1)]
 # kinds (reporting and the data mix): add, sub, sub-neg (the second number is larger), mul (by one digit, either
 # order), mul-long (two numbers of 2-3 digits), word-add, word-sub, word-mul, and add-1d, sub-1d (two one-digit
-# numbers: 3 + 4, 5 - 9, 0 - 0; the first things a new user types)
-KINDS = ["add", "sub", "sub-neg", "mul", "mul-long", "word-add", "word-sub", "word-mul", "add-1d", "sub-1d"]
+# numbers: 3 + 4, 5 - 9, 0 - 0; the first things a new user types), sub-same (a number of 2-6 digits minus itself)
+KINDS = ["add", "sub", "sub-neg", "mul", "mul-long", "word-add", "word-sub", "word-mul", "add-1d", "sub-1d", "sub-same"]
 # share of the raw stream for add-1d and sub-1d together (before the data mix): their traces are one or two lines,
 # so they cost little of the token budget; 100 pairs each, every phrasing
 ONE_DIGIT_SHARE = 0.08
-# share of multi-digit subtractions of a number from itself (10 - 10): otherwise 1 in ~100,000
-SAME_SHARE = 0.03
+# share of multi-digit subtractions of a number from itself (10 - 10, kind sub-same): otherwise 1 in ~100,000
+SAME_SHARE = 0.06
 
 
 def pick(rng, options):
@@ -91,11 +91,22 @@ def digits(n, singular=True):
 
 
 def compare(a, b, one_digit=True):
-    """Which of a and b is larger, said the way one checks it: digit counts, then the first differing digit.
-    one_digit=False: d066cf8's wording ("1 digits")."""
+    """Which of a and b is larger, said the way one checks it: digit counts, then, for two of the same length, their
+    digits pair by pair from the left until two differ ("from the left: hundreds 3=3, tens 8>2, so 385 > 321"; all
+    equal: "so 14 = 14"), each pair compared only once both digits are written. one_digit=False: d066cf8's wording
+    ("1 digits"; for the same length "the first digits that differ are the tens, 8 > 2", which named the place
+    before writing its digits: leading digits that agree, as in 1875 - 1220, and a - a were its errors)."""
     sa, sb = str(a), str(b)
     if len(sa) != len(sb):
         return (f"{a} has {digits(len(sa), one_digit)} and {b} has {len(sb)}, so {a} {'>' if len(sa) > len(sb) else '<'} {b}")
+    if one_digit:
+        pairs = []
+        for i, (x, y) in enumerate(zip(sa, sb)):
+            pairs.append(f"{PLACES[len(sa) - 1 - i]} {x}{'=' if x == y else '>' if x > y else '<'}{y}")
+            if x != y:
+                break
+        rel = "=" if a == b else ">" if a > b else "<"
+        return f"{a} and {b} both have {digits(len(sa))}; from the left: {', '.join(pairs)}, so {a} {rel} {b}"
     for i, (x, y) in enumerate(zip(sa, sb)):
         if x != y:
             return (f"{a} and {b} both have {digits(len(sa), one_digit)}; the first digits that differ are the "
@@ -195,6 +206,9 @@ def one_digit_sample(rng):
             intro = f"{name} starts with {a} {item} and gives away {b}, so we subtract {b} from {a}."
             lines = sub_lines(a, b)
         else:
+            if rng.random() < SAME_SHARE:  # 5 - 5, 0 - 0: more often than a tenth of the pairs
+                b = a
+            v = a - b
             problem = sub_problem(rng, a, b)
             intro, lines = sub_trace(a, b)
     trace = intro + "\n" + "\n".join(lines)
@@ -219,7 +233,7 @@ def sample(rng, one_digit=True):
         a, b = (max(a, b), min(a, b)) if rng.random() < 0.6 else (min(a, b), max(a, b))
         if one_digit and rng.random() < SAME_SHARE:
             b = a
-        kind, op, v = ("sub" if a >= b else "sub-neg"), "-", a - b
+        kind, op, v = ("sub-same" if a == b and one_digit else "sub" if a >= b else "sub-neg"), "-", a - b
         problem = sub_problem(rng, a, b)
         intro, lines = sub_trace(a, b, one_digit)
     elif r < 0.53:

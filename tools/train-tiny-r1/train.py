@@ -193,11 +193,13 @@ BOXED = re.compile(r"\\boxed\{(-?\d+)\}")
 
 
 def parse(text):
-    """(answer or None, well_formed): the boxed answer after </think>, and whether the think block is closed once."""
+    """(answer or None, well_formed): the boxed answer after </think>, and whether the think block is closed once.
+    The answer is an int only when written as Python writes it: \\boxed{-0} or \\boxed{07} is wrong, as it is
+    for TinyR1ArithTest, which compares the text."""
     well = text.count(bpe.END_THINK) == 1 and text.endswith(bpe.EOS)
     tail = text.split(bpe.END_THINK)[-1]
     m = BOXED.findall(tail)
-    return (int(m[-1]) if m else None), well
+    return (int(m[-1]) if m and str(int(m[-1])) == m[-1] else None), well
 
 
 def accuracy(model, tok, problems, max_new=600):
@@ -527,8 +529,8 @@ def main():
                     help="time box of stage 2 (SFT on the generator with the one-digit kinds, from stage 1's "
                          "weights); 0 skips it")
     ap.add_argument("--stage2-steps", type=int, default=None, help="stage-2 steps instead of its time box")
-    ap.add_argument("--stage2-lr", type=float, default=5e-4, help="stage-2 peak learning rate")
-    ap.add_argument("--stage2-mix", default="add=3,sub=2,sub-neg=2,word-sub=2",
+    ap.add_argument("--stage2-lr", type=float, default=7e-4, help="stage-2 peak learning rate")
+    ap.add_argument("--stage2-mix", default="add=3,sub=3,sub-neg=3,word-sub=2,sub-1d=3,sub-same=3",
                     help="stage-2 data mix (stage 1's with add weighted up; the one-digit kinds weigh 1)")
     ap.add_argument("--stage2-val-at", default="0.5,0.75,1.0", help="stage-2 validation checks (--val-at)")
     ap.add_argument("--mix", default="add=2,sub=2,sub-neg=2,word-sub=2", help="stage-1 data mix by kind: a sample of kind k is kept with probability w_k / max w "
