@@ -1,10 +1,12 @@
 """Train tiny-r1-arith: a few-million-parameter qwen2 model that reasons step by step about arithmetic.
 
-One command, CPU only, fixed seed:  ./train.sh   (= /usr/bin/python3 train.py: the shipped recipe, ~52 minutes)
-                                    ./train.sh --steps 3000   (a fixed step count instead of the 46-minute time box)
-Stages: BPE vocabulary on generated data -> SFT on generated traces (loss on the assistant part only)
--> optional GRPO with rule-based rewards, kept only if it raises accuracy on a validation set
--> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) + heldout_small.jsonl + PyTorch greedy outputs.
+One command, CPU only, fixed seed:  ./train.sh   (= /usr/bin/python3 train.py: both stages, about 51 minutes)
+                                    ./train.sh --init-from F32.gguf   (stage 2 only, from a stage-1 file: 15 minutes)
+                                    ./train.sh --stage2-minutes 0   (stage 1 only: the model before issue 15)
+Stages: BPE vocabulary on generated data -> SFT stage 1 (36 min, the generator without the one-digit kinds) -> SFT
+stage 2 (12 min from stage 1's weights, the generator with them) -> optional GRPO with rule-based rewards, kept only
+if it raises accuracy on a validation set -> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) +
+heldout_small.jsonl + PyTorch greedy outputs. Loss on the assistant part only; selection by validation only.
 """
 import argparse, json, math, os, random, re, sys, time
 import numpy as np
