@@ -533,7 +533,8 @@ def main():
     ap.add_argument("--stage2-steps", type=int, default=None, help="stage-2 steps instead of its time box")
     ap.add_argument("--stage2-lr", type=float, default=7e-4, help="stage-2 peak learning rate")
     ap.add_argument("--stage2-mix", default="add=3,sub=3,sub-neg=3,word-sub=2,sub-1d=3,sub-same=3",
-                    help="stage-2 data mix (stage 1's with add weighted up; the one-digit kinds weigh 1)")
+                    help="stage-2 data mix (every kind replayed; add, sub, sub-neg, sub-1d and sub-same "
+                         "weighted up, add-1d weighs 1)")
     ap.add_argument("--stage2-val-at", default="0.5,0.75,1.0", help="stage-2 validation checks (--val-at)")
     ap.add_argument("--mix", default="add=2,sub=2,sub-neg=2,word-sub=2", help="stage-1 data mix by kind: a sample of kind k is kept with probability w_k / max w "
                     "(default add=2,sub=2,sub-neg=2,word-sub=2: the kinds that learn slowest; 'none': 1 each)")
