@@ -82,3 +82,70 @@ def write_gguf(path, kvs, tensors, quant):
         f.write(head)
         for b in blobs:
             f.write(b)
+
+
+def read_gguf(path):
+    """(kvs, tensors) of a GGUF v3 file written by write_gguf: kvs {key: value}, tensors {name: np.float32 array
+    in PyTorch [out, in] order}; Q8_0 tensors come back dequantized. For a second training stage that starts from
+    a shipped file."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        v = struct.unpack_from(fmt, buf, pos)
+        pos += struct.calcsize(fmt)
+        return v if len(v) > 1 else v[0]
+
+    def string():
+        nonlocal pos
+        n = take("<Q")
+        s = buf[pos:pos + n].decode("utf-8")
+        pos += n
+        return s
+
+    scalar = {T_U32: "<I", T_I32: "<i", T_F32: "<f", T_BOOL: "<?"}
+
+    def value(vtype):
+        if vtype in scalar:
+            return take(scalar[vtype])
+        if vtype == T_STR:
+            return string()
+        if vtype == T_ARR:
+            etype, n = take("<IQ")
+            return [value(etype) for _ in range(n)]
+        raise ValueError(f"{path}: value type {vtype} is not one write_gguf writes")
+
+    if buf[:4] != GGUF_MAGIC:
+        raise ValueError(f"{path}: not a GGUF file")
+    pos = 4
+    version, n_tensors, n_kv = take("<IQQ")
+    if version != GGUF_VERSION:
+        raise ValueError(f"{path}: GGUF version {version}, expected {GGUF_VERSION}")
+    kvs = {}
+    for _ in range(n_kv):
+        key = string()
+        kvs[key] = value(take("<I"))
+    infos = []
+    for _ in range(n_tensors):
+        name = string()
+        nd = take("<I")
+        ne = [take("<Q") for _ in range(nd)]
+        gtype, offset = take("<IQ")
+        infos.append((name, ne, gtype, offset))
+    base = pos + (-pos) % ALIGN
+    tensors = {}
+    for name, ne, gtype, offset in infos:
+        shape = tuple(reversed(ne))
+        count = int(np.prod(shape))
+        if gtype == GGML_F32:
+            arr = np.frombuffer(buf, dtype="<f4", count=count, offset=base + offset)
+        elif gtype == GGML_Q8_0:
+            blocks = np.frombuffer(buf, dtype=[("d", "<f2"), ("qs", "i1", (32,))], count=count // 32,
+                                   offset=base + offset)
+            arr = blocks["d"].astype(np.float32)[:, None] * blocks["qs"].astype(np.float32)
+        else:
+            raise ValueError(f"{path}: tensor {name} has ggml type {gtype}, not F32 or Q8_0")
+        tensors[name] = np.array(arr, dtype=np.float32).reshape(shape)
+    return kvs, tensors

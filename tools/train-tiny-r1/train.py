@@ -1,10 +1,12 @@
 """Train tiny-r1-arith: a few-million-parameter qwen2 model that reasons step by step about arithmetic.
 
-One command, CPU only, fixed seed:  ./train.sh   (= /usr/bin/python3 train.py: the shipped recipe, ~52 minutes)
-                                    ./train.sh --steps 3000   (a fixed step count instead of the 46-minute time box)
-Stages: BPE vocabulary on generated data -> SFT on generated traces (loss on the assistant part only)
--> optional GRPO with rule-based rewards, kept only if it raises accuracy on a validation set
--> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) + heldout.jsonl + PyTorch greedy outputs.
+One command, CPU only, fixed seed:  ./train.sh   (= /usr/bin/python3 train.py: both stages, about 51 minutes)
+                                    ./train.sh --init-from F32.gguf   (stage 2 only, from a stage-1 file: 15 minutes)
+                                    ./train.sh --stage2-minutes 0   (stage 1 only: the model before issue 15)
+Stages: BPE vocabulary on generated data -> SFT stage 1 (36 min, the generator without the one-digit kinds) -> SFT
+stage 2 (12 min from stage 1's weights, the generator with them) -> optional GRPO with rule-based rewards, kept only
+if it raises accuracy on a validation set -> held-out accuracy (greedy, PyTorch) -> GGUF export (F32 and Q8_0) +
+heldout_small.jsonl + PyTorch greedy outputs. Loss on the assistant part only; selection by validation only.
 """
 import argparse, json, math, os, random, re, sys, time
 import numpy as np
@@ -193,11 +195,13 @@ BOXED = re.compile(r"\\boxed\{(-?\d+)\}")
 
 
 def parse(text):
-    """(answer or None, well_formed): the boxed answer after </think>, and whether the think block is closed once."""
+    """(answer or None, well_formed): the boxed answer after </think>, and whether the think block is closed once.
+    The answer is an int only when written as Python writes it: \\boxed{-0} or \\boxed{07} is wrong, as it is
+    for TinyR1ArithTest, which compares the text."""
     well = text.count(bpe.END_THINK) == 1 and text.endswith(bpe.EOS)
     tail = text.split(bpe.END_THINK)[-1]
     m = BOXED.findall(tail)
-    return (int(m[-1]) if m else None), well
+    return (int(m[-1]) if m and str(int(m[-1])) == m[-1] else None), well
 
 
 def accuracy(model, tok, problems, max_new=600):
@@ -221,12 +225,13 @@ def parse_mix(text):
     return mix
 
 
-def draw(rng, exclude, mix):
+def draw(rng, exclude, mix, one_digit=True):
     """One training sample not in exclude. With a mix, a sample of kind k is kept with probability
-    w_k / max(w) (rejection sampling), so without one the random stream is the original recipe's."""
+    w_k / max(w) (rejection sampling), so without one the random stream is the original recipe's.
+    one_digit=False: the generator without the one-digit kinds (stage 1)."""
     top = max([1.0] + list(mix.values())) if mix else 1.0
     while True:
-        s = data.sample(rng)
+        s = data.sample(rng, one_digit)
         if s["problem"] in exclude:
             continue
         if mix and rng.random() >= mix.get(s["kind"], 1.0) / top:
@@ -234,12 +239,12 @@ def draw(rng, exclude, mix):
         return s
 
 
-def batches(tok, rng, tokens, exclude, mix=None, pool=256):
+def batches(tok, rng, tokens, exclude, mix=None, one_digit=True, pool=256):
     """Endless batches of about `tokens` tokens each: a pool of samples sorted by length and cut into batches of
     similar lengths (a long multiplication is three times as long as an addition: padding every sequence to the
     longest in a random batch would waste most of the compute), the batches of one pool in random order."""
     while True:
-        seqs = sorted((tok.sample(draw(rng, exclude, mix)) for _ in range(pool)), key=lambda x: len(x[0]))
+        seqs = sorted((tok.sample(draw(rng, exclude, mix, one_digit)) for _ in range(pool)), key=lambda x: len(x[0]))
         out, cur = [], []
         for x in seqs:
             if cur and (len(cur) + 1) * len(x[0]) > tokens:
@@ -263,26 +268,34 @@ def pad(seqs):
     return ids[:, :-1], tgt[:, :-1]
 
 
-def sft(model, tok, args, exclude, log, val=None):
-    """AdamW, warmup 50 steps then cosine to 0.1 lr. With --val-at (fractions of the SFT budget) and a validation
-    set, the validation accuracy is measured at those points (time not counted in the budget) and the best of those
-    states is what SFT returns: selection by validation only. (Early checks only cost time: a long trace is right
-    only once every digit of it is.)"""
+class Stage:
+    """One SFT stage: its time box (or step count), peak learning rate, data mix, validation points, generator,
+    and the seed of its random stream."""
+    def __init__(self, name, minutes, steps, lr, mix, val_at, one_digit, seed):
+        self.name, self.minutes, self.steps, self.lr, self.mix = name, minutes, steps, lr, mix
+        self.val_at, self.one_digit, self.seed = val_at, one_digit, seed
+
+
+def sft(model, tok, args, st, exclude, log, val=None):
+    """AdamW, warmup 50 steps then cosine to 0.1 lr. With st.val_at (fractions of the stage's budget) and a
+    validation set, the validation accuracy is measured at those points (time not counted in the budget) and the
+    best of those states is what SFT returns: selection by validation only. (Early checks only cost time: a long
+    trace is right only once every digit of it is.) A fresh optimizer every stage."""
     import copy
-    rng = random.Random(args.seed + 1)
-    mix = parse_mix(args.mix)
+    rng = random.Random(st.seed)
+    mix = parse_mix(st.mix)
     best, best_acc, paused = None, -1.0, 0.0
-    checks = sorted(float(x) for x in args.val_at.split(",") if x.strip()) if val is not None else []
+    checks = sorted(float(x) for x in st.val_at.split(",") if x.strip()) if val is not None else []
     decay = [p for p in model.parameters() if p.dim() == 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.95))
+                            lr=st.lr, betas=(0.9, 0.95))
     t0, step, ema = time.time(), 0, None
-    budget = None if args.steps else args.minutes * 60
-    stream = batches(tok, rng, args.batch_tokens, exclude, mix)
+    budget = None if st.steps else st.minutes * 60
+    stream = batches(tok, rng, args.batch_tokens, exclude, mix, st.one_digit)
     while True:
         el = time.time() - t0 - paused
-        frac = el / budget if budget else step / args.steps
+        frac = el / budget if budget else step / st.steps
         if checks and frac >= checks[0]:
             while checks and frac >= checks[0]:
                 checks.pop(0)
@@ -290,12 +303,12 @@ def sft(model, tok, args, exclude, log, val=None):
             acc, _, ok = accuracy(model, tok, val)
             if acc > best_acc:
                 best_acc, best = acc, copy.deepcopy(model.state_dict())
-            log(f"sft step {step}: validation {acc:.3f} (best {best_acc:.3f}) {by_kind(val, ok)}")
+            log(f"{st.name} step {step}: validation {acc:.3f} (best {best_acc:.3f}) {by_kind(val, ok)}")
             paused += time.time() - t1
         if frac >= 1.0:
             break
         warm = min(1.0, (step + 1) / 50)
-        lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = st.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
         ids, tgt = next(stream)
@@ -310,10 +323,10 @@ def sft(model, tok, args, exclude, log, val=None):
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 25 == 0:
             el = time.time() - t0 - paused
-            log(f"sft step {step} loss {loss.item():.4f} ema {ema:.4f} lr {lr:.2e} {step / el:.2f} steps/s {el / 60:.1f} min")
+            log(f"{st.name} step {step} loss {loss.item():.4f} ema {ema:.4f} lr {lr:.2e} {step / el:.2f} steps/s {el / 60:.1f} min")
     if best is not None:
         model.load_state_dict(best)
-        log(f"sft: kept the state with the best validation accuracy {best_acc:.3f}")
+        log(f"{st.name}: kept the state with the best validation accuracy {best_acc:.3f}")
     return step, ema, time.time() - t0 - paused
 
 
@@ -456,16 +469,54 @@ def by_kind(problems, ok):
     return {k: f"{a}/{n}" for k, (a, n) in sorted(kinds.items())}
 
 
+def vocabulary(seed):
+    """The BPE vocabulary, learnt on stage 1's generator (that of commit d066cf8), so that it stays the one of the
+    model that stage 2 continues from."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(20000):
+        s = data.sample(rng, one_digit=False)
+        texts += [s["problem"], "\n" + s["trace"] + "\n", "\n\n" + s["answer_text"]]
+    return bpe.Tokenizer.train(texts, 400)
+
+
+def load_gguf(path):
+    """(model, tokenizer) from an F32 GGUF that export() wrote; the inverse of export()."""
+    kv, t = gguf_out.read_gguf(path)
+    g = lambda k: kv["qwen2." + k]  # noqa: E731
+    c = Config(len(kv["tokenizer.ggml.tokens"]), dim=g("embedding_length"), layers=g("block_count"),
+               heads=g("attention.head_count"), kv_heads=g("attention.head_count_kv"), ffn=g("feed_forward_length"),
+               ctx=g("context_length"), rope_base=g("rope.freq_base"), eps=g("attention.layer_norm_rms_epsilon"))
+    tok = bpe.Tokenizer([tuple(m.split(" ")) for m in kv["tokenizer.ggml.merges"]])
+    if tok.tokens != kv["tokenizer.ggml.tokens"]:
+        raise SystemExit(f"{path}: its tokens are not those its merges make")
+    names = {"embed.weight": "token_embd.weight", "norm.weight": "output_norm.weight",
+             "output.weight": "output.weight"}
+    for i in range(c.layers):
+        for ours, theirs in (("attn_norm.weight", "attn_norm.weight"), ("wq.weight", "attn_q.weight"),
+                             ("wq.bias", "attn_q.bias"), ("wk.weight", "attn_k.weight"), ("wk.bias", "attn_k.bias"),
+                             ("wv.weight", "attn_v.weight"), ("wv.bias", "attn_v.bias"),
+                             ("wo.weight", "attn_output.weight"), ("ffn_norm.weight", "ffn_norm.weight"),
+                             ("gate.weight", "ffn_gate.weight"), ("up.weight", "ffn_up.weight"),
+                             ("down.weight", "ffn_down.weight")):
+            names[f"blocks.{i}.{ours}"] = f"blk.{i}.{theirs}"
+    model = Model(c)
+    if set(t) != set(names.values()):
+        raise SystemExit(f"{path}: tensors {sorted(set(t) ^ set(names.values()))} do not match the model")
+    model.load_state_dict({k: torch.from_numpy(t[v]) for k, v in names.items()})
+    return model, tok
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=None, help="SFT steps instead of the time box (--minutes)")
+    ap.add_argument("--steps", type=int, default=None, help="stage-1 SFT steps instead of the time box (--minutes)")
     ap.add_argument("--minutes", type=float, default=36.0,
-                    help="time box of SFT in minutes (default 36: the whole recipe then ends in ~40)")
+                    help="time box of stage-1 SFT in minutes (default 36: the run of the model before issue 15)")
     ap.add_argument("--batch-tokens", type=int, default=6144, help="tokens per SFT batch (sequences of similar length)")
     ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
                     help="bfloat16 autocast for SFT matmuls (weights stay F32); auto: on where the CPU has AMX-BF16 "
                          "or AVX512-BF16 (this machine: about 3x the F32 matmul speed)")
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=3e-3, help="stage-1 peak learning rate")
     ap.add_argument("--grpo-minutes", type=float, default=0.0, help="GRPO after SFT; 0 (default) skips it")
     ap.add_argument("--grpo-lr", type=float, default=5e-5)
     ap.add_argument("--group", type=int, default=8)
@@ -473,10 +524,21 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="torch threads (one beat two on a shared 2-core machine)")
     ap.add_argument("--eval-n", type=int, default=1000, help="held-out problems to evaluate (smoke tests: fewer)")
     ap.add_argument("--resume", default=None, help="skip SFT and load this state dict (e.g. out/sft.pt)")
-    ap.add_argument("--init", default=None, help="load this state dict, then continue SFT from it")
-    ap.add_argument("--mix", default="add=2,sub=2,sub-neg=2,word-sub=2", help="SFT/GRPO data mix by kind: a sample of kind k is kept with probability w_k / max w "
+    ap.add_argument("--init", default=None, help="load this state dict, then continue SFT (stage 1) from it")
+    ap.add_argument("--init-from", default=None, metavar="GGUF",
+                    help="skip stage 1: weights and vocabulary from this F32 GGUF (e.g. the shipped file), then stage 2")
+    ap.add_argument("--stage2-minutes", type=float, default=12.0,
+                    help="time box of stage 2 (SFT on the generator with the one-digit kinds, from stage 1's "
+                         "weights); 0 skips it")
+    ap.add_argument("--stage2-steps", type=int, default=None, help="stage-2 steps instead of its time box")
+    ap.add_argument("--stage2-lr", type=float, default=7e-4, help="stage-2 peak learning rate")
+    ap.add_argument("--stage2-mix", default="add=3,sub=3,sub-neg=3,word-sub=2,sub-1d=3,sub-same=3",
+                    help="stage-2 data mix (every kind replayed; add, sub, sub-neg, sub-1d and sub-same "
+                         "weighted up, add-1d weighs 1)")
+    ap.add_argument("--stage2-val-at", default="0.5,0.75,1.0", help="stage-2 validation checks (--val-at)")
+    ap.add_argument("--mix", default="add=2,sub=2,sub-neg=2,word-sub=2", help="stage-1 data mix by kind: a sample of kind k is kept with probability w_k / max w "
                     "(default add=2,sub=2,sub-neg=2,word-sub=2: the kinds that learn slowest; 'none': 1 each)")
-    ap.add_argument("--val-at", default="0.7,0.85,1.0", help="validation checks in SFT, as fractions of its budget; "
+    ap.add_argument("--val-at", default="0.7,0.85,1.0", help="validation checks in stage 1, as fractions of its budget; "
                     "the best of those states (by validation) is kept; '': keep the last")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="checkpoints and logs (not committed)")
     args = ap.parse_args()
@@ -490,41 +552,56 @@ def main():
     def log(msg):
         print(f"[{(time.time() - T0) / 60:6.1f} min] {msg}", flush=True)
 
-    held = data.heldout(1000)  # every kind and phrasing: heldout1000.jsonl
+    # every kind and phrasing of issue 15's generator: data.heldout(1000) of the generator before the one-digit
+    # kinds were added (commit d066cf8), read from the file so that its problems stay the same
+    held = read_jsonl(os.path.join(HERE, "heldout1000.jsonl"))
     old = read_jsonl(os.path.join(HERE, "heldout.jsonl"))  # the first model's 500 (its generator's phrasings)
-    val = data.heldout(200, seed=777)  # selection (best SFT state, GRPO kept or not); held-out only reports
-    exclude = {p["problem"] for p in held} | {p["problem"] for p in val} | {p["problem"] for p in old}
-    held_eval, val = held[:args.eval_n], val[:max(1, args.eval_n // 5)]
+    small = data.heldout_small()  # 3 + 4, 5 - 9, 2 * 3, 10 - 10, ...: heldout_small.jsonl
+    # selection (best SFT state, GRPO kept or not), one set per generator; held-out sets only report
+    val1, val = data.heldout(200, seed=777, one_digit=False), data.heldout(200, seed=777)
+    exclude = {p["problem"] for s in (held, val1, val, old, small) for p in s}
+    held_eval, val1, val = held[:args.eval_n], val1[:max(1, args.eval_n // 5)], val[:max(1, args.eval_n // 5)]
     old_eval = old[:max(1, args.eval_n // 2)]
-    write_jsonl(os.path.join(HERE, "heldout1000.jsonl"), held)
+    small_eval = small[:max(1, args.eval_n * 3 // 20)]
+    write_jsonl(os.path.join(HERE, "heldout_small.jsonl"), small)
 
-    rng = random.Random(args.seed)
-    texts = []
-    for _ in range(20000):
-        s = data.sample(rng)
-        texts += [s["problem"], "\n" + s["trace"] + "\n", "\n\n" + s["answer_text"]]
-    tok = bpe.Tokenizer.train(texts, 400)
+    tok = vocabulary(args.seed)
     log(f"vocabulary: {len(tok.tokens)} tokens, {len(tok.merges)} merges")
 
     model = Model(Config(len(tok.tokens)))
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params} parameters")
+    stage1 = Stage("stage 1", args.minutes, args.steps, args.lr, args.mix, args.val_at, False, args.seed + 1)
+    stage2 = Stage("stage 2", args.stage2_minutes, args.stage2_steps, args.stage2_lr, args.stage2_mix,
+                   args.stage2_val_at, True, args.seed + 4)
+    report = dict(params=n_params, vocab=len(tok.tokens), bf16=args.bf16)
     if args.resume:
         model.load_state_dict(torch.load(args.resume))
-        steps, loss, secs = 0, float("nan"), 0.0
-        log(f"resumed from {args.resume}")
+        log(f"resumed from {args.resume}: no SFT")
     else:
-        if args.init:
-            model.load_state_dict(torch.load(args.init))
-            log(f"continuing SFT from {args.init}")
-        steps, loss, secs = sft(model, tok, args, exclude, log, val)
-        log(f"SFT done: {steps} steps, ema loss {loss:.4f}, {secs / 60:.1f} min")
+        if args.init_from:
+            model, gtok = load_gguf(args.init_from)
+            if gtok.merges != tok.merges:
+                raise SystemExit(f"{args.init_from}: its vocabulary differs from the one this recipe builds")
+            report["stage1"] = f"skipped: weights from {os.path.relpath(args.init_from, REPO)}"
+            log(f"stage 1 skipped: weights and vocabulary from {args.init_from}")
+        else:
+            if args.init:
+                model.load_state_dict(torch.load(args.init))
+                log(f"continuing stage 1 from {args.init}")
+            steps, loss, secs = sft(model, tok, args, stage1, exclude, log, val1)
+            log(f"stage 1 done: {steps} steps, ema loss {loss:.4f}, {secs / 60:.1f} min")
+            torch.save(model.state_dict(), os.path.join(args.out, "stage1.pt"))
+            report.update(stage1_steps=steps, stage1_minutes=secs / 60, stage1_loss=loss)
+        if stage2.minutes > 0 or stage2.steps:
+            steps, loss, secs = sft(model, tok, args, stage2, exclude, log, val)
+            log(f"stage 2 done: {steps} steps, ema loss {loss:.4f}, {secs / 60:.1f} min")
+            report.update(stage2_steps=steps, stage2_minutes=secs / 60, stage2_loss=loss)
         torch.save(model.state_dict(), os.path.join(args.out, "sft.pt"))
 
-    acc_val, _, _ = accuracy(model, tok, val)
-    log(f"after SFT: validation {acc_val:.3f}")
-    report = dict(params=n_params, vocab=len(tok.tokens), bf16=args.bf16, sft_steps=steps, sft_minutes=secs / 60,
-                  sft_loss=loss, val_sft=acc_val)
+    acc_val, _, ok_val = accuracy(model, tok, val)
+    log(f"after SFT: validation {acc_val:.3f} {by_kind(val, ok_val)}")
+    report.update(val_sft=acc_val)
 
     if args.grpo_minutes > 0:
         import copy
@@ -556,16 +633,26 @@ def main():
         report[f"heldout1000_{name}_by_kind"] = by_kind(held_eval, ok)
         report[f"heldout500_{name}"] = acc_old
         report[f"heldout500_{name}_by_kind"] = by_kind(old_eval, ok_old)
+        acc_small, _, ok_small = accuracy(m, tok, small_eval)
+        report[f"heldout_small_{name}"] = acc_small
+        report[f"heldout_small_{name}_by_kind"] = by_kind(small_eval, ok_small)
         log(f"{name} (PyTorch): held-out 1000 {acc:.3f} {by_kind(held_eval, ok)}; "
-            f"old held-out 500 {acc_old:.3f} {by_kind(old_eval, ok_old)}")
+            f"old held-out 500 {acc_old:.3f} {by_kind(old_eval, ok_old)}; "
+            f"small held-out 150 {acc_small:.3f} {by_kind(small_eval, ok_small)}")
     # PyTorch greedy continuations (one sequence at a time, no padding), for check_llamacpp.mjs: the first
-    # problems of every kind of the new held-out set, then the first of the old one
+    # problems of every kind of the new held-out set, then the first of the old one, then the first two of every
+    # kind of the small set
     picked, per = [], {}
     for p in held_eval:
         if per.get(p["kind"], 0) < 5:
             per[p["kind"]] = per.get(p["kind"], 0) + 1
             picked.append(p)
     picked += old_eval[:8]
+    per = {}
+    for p in small_eval:
+        if per.get(p["kind"], 0) < 2:
+            per[p["kind"]] = per.get(p["kind"], 0) + 1
+            picked.append(p)
     with open(os.path.join(HERE, "pytorch_greedy.jsonl"), "w", encoding="utf-8") as f:
         for i, p in enumerate(picked):
             prompt = tok.prompt(p["problem"])

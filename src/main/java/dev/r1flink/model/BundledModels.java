@@ -32,7 +32,7 @@ public final class BundledModels {
 
     /** What tiny-r1-arith was trained to do (and nothing else), for people about to type their own prompts. */
     public static final String TINY_R1_ARITH_CAN = "a demo model that only does arithmetic: + and - of whole numbers up "
-            + "to 6 digits, one of them at least 2 digits (negative results too), a number times a digit, products of two numbers up to 3 digits "
+            + "to 6 digits (one-digit ones and negative results too), a number times a digit, products of two numbers up to 3 digits "
             + "(long multiplication), and word problems of the kind 'has 12 and gets 5 more', 'gives away 5', "
             + "'3 boxes of 12'; written as 'What is 12 * 4?', '12x4', '15 minus 29', 'Compute 250100+37' and the like";
 

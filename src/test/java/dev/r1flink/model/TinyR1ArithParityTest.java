@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The bundled tiny-r1-arith model runs token for token as in PyTorch and llama.cpp. {@code pytorch_greedy.jsonl}
- * holds, for 48 held-out problems (the first five of every kind in {@code heldout1000.jsonl}, long multiplication
- * and negative differences included, then the first eight of the old {@code heldout.jsonl}), the prompt ids and
+ * holds, for 56 held-out problems (the first five of every kind in {@code heldout1000.jsonl}, long multiplication
+ * and negative differences included, the first eight of the old {@code heldout.jsonl}, then the first two of every
+ * kind of {@code heldout_small.jsonl}: {@code 3 + 4}, {@code 10 - 10}, ...), the prompt ids and
  * PyTorch's greedy ids with the Q8_0 weights; llama.cpp (node-llama-cpp 3.21.1) reproduces them
  * ({@code tools/train-tiny-r1/check_llamacpp.mjs}, {@code llamacpp-check-q8_0.txt}). Here our tokenizer + chat
  * template must give the same prompt ids, and our forward pass the same greedy ids.
@@ -33,7 +34,7 @@ class TinyR1ArithParityTest {
         ChatTemplate template = new ChatTemplate(new BpeTokenizer(Vocabulary.load(gguf)));
         int vocab = model.config.vocabSize();
         List<String> lines = Files.readAllLines(Path.of("tools/train-tiny-r1/pytorch_greedy.jsonl"));
-        assertEquals(48, lines.size());
+        assertEquals(56, lines.size());
         try (Parallel parallel = new Parallel(2)) {
             for (String line : lines) {
                 String problem = null;
