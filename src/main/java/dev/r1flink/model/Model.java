@@ -703,8 +703,12 @@ public final class Model {
             float[] inv = s.headScales(per);
             // the native kernels do the same sums (bit for bit where the Java backend runs 16 lanes, see r1k.h)
             int isa = s.backend() == Backend.NATIVE ? NativeKernels.bestIsa() : -1;
+            int size = batch.size();
             for (int u = from; u < to; u++) {
-                int i = u / units;
+                // rows in the order 0, n-1, 1, n-2, ..: a prefill chunk's row k attends to k+1 positions, so the
+                // threads' contiguous unit ranges get equal work instead of the last thread the longest rows
+                int r = u / units;
+                int i = (r & 1) == 0 ? r >> 1 : size - 1 - (r >> 1);
                 int g = u % units / unitsPerKvHead;         // KV head
                 int h0 = g * group + u % unitsPerKvHead * per; // first query head of the unit
                 int seq = batch.seqIds[i];
