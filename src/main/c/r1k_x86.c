@@ -179,7 +179,9 @@ INLINE int signed_offset(const int type) {
 #define PR 16
 #define PST 8
 #ifndef R1K_PREFETCH
-#define R1K_PREFETCH 512
+/* bytes ahead per row stream at batch 1: 2 KB measured Q4_0 [8960][1536] from memory 1.01 -> 0.92 ms against 512
+ * (Q8_0 the same), 1 KB and 4 KB in between */
+#define R1K_PREFETCH 2048
 #endif
 
 /* W[j], lane r = dword j of in[r] (16 rows of 32 bytes) */
