@@ -231,27 +231,6 @@ INLINE __m512i panel_dot(__m512i isum, const __m512i W[8], const int8_t *x) {
     return isum;
 }
 
-INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, __m512i rowoff, const uint8_t *w0,
-                       int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
-                       int nr) {
-    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
-    const int nb = cols / 32;
-    __m512 acc[PST];
-    for (int s = 0; s < ST; s++) acc[s] = _mm512_setzero_ps();
-    for (int k = 0; k < nb; k++) {
-        __m512i W[8];
-        panel_block(type, rowp, (size_t) k * bb, W);
-        __m512 dw = panel_scales(w0 + (size_t) k * bb, rowoff);
-        for (int s = 0; s < ST; s++) {
-            __m512i isum = panel_dot(_mm512_set1_epi32(sx[(size_t) s * nb + k]), W, xqs + (size_t) s * cols + 32 * k);
-            __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(size_t) s * nb + k]));
-            acc[s] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), sc, acc[s]);
-        }
-    }
-    __mmask16 m = (__mmask16) ((1u << nr) - 1);
-    for (int s = 0; s < ST; s++) _mm512_mask_storeu_ps(out + (size_t) s * out_stride, m, acc[s]);
-}
-
 typedef __m512i panel_off;
 INLINE panel_off panel_rows(const uint8_t *w, size_t row_bytes, int r0, int nr, const uint8_t **rowp) {
     int32_t off[16];
@@ -317,32 +296,6 @@ INLINE __m256i panel_dot_q4(__m256i isum, const __m256i W[8], const int8_t *x) {
         p = _mm256_add_epi16(p, _mm256_maddubs_epi16(W[j], _mm256_set1_epi32(load_i32(x + 4 * j))));
     }
     return _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
-
-INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, __m256i rowoff, const uint8_t *w0,
-                       int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
-                       int nr) {
-    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
-    const int nb = cols / 32;
-    __m256 acc[PST];
-    for (int s = 0; s < ST; s++) acc[s] = _mm256_setzero_ps();
-    for (int k = 0; k < nb; k++) {
-        __m256i W[8];
-        panel_block(type, rowp, (size_t) k * bb, W);
-        __m256 dw = panel_scales(w0 + (size_t) k * bb, rowoff);
-        for (int s = 0; s < ST; s++) {
-            const int8_t *x = xqs + (size_t) s * cols + 32 * k;
-            __m256i i0 = _mm256_set1_epi32(sx[(size_t) s * nb + k]);
-            __m256i isum = type == R1K_Q8_0 ? panel_dot_q8(i0, W, x) : panel_dot_q4(i0, W, x);
-            __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(xd[(size_t) s * nb + k]));
-            acc[s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sc, acc[s]);
-        }
-    }
-    for (int s = 0; s < ST; s++) {
-        float tmp[8];
-        _mm256_storeu_ps(tmp, acc[s]);
-        memcpy(out + (size_t) s * out_stride, tmp, sizeof(float) * (size_t) nr);
-    }
 }
 
 typedef __m256i panel_off;
@@ -925,6 +878,27 @@ INLINE void panel_pack(const int type, const uint8_t *const *rowp, panel_off row
         panel_block(type, rowp, (size_t) k * bb, pk + (size_t) PACKED * k);
         VF_STORE((float *) (pk + (size_t) PACKED * k + 8), panel_scales(w0 + (size_t) k * bb, rowoff));
     }
+}
+
+/* One tile of ST activation rows against a panel, each block transposed here (batches of one tile). */
+INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, panel_off rowoff, const uint8_t *w0,
+                       int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
+                       int nr) {
+    const size_t bb = type == R1K_Q8_0 ? 34 : 18;
+    const int nb = cols / 32;
+    vf acc[PST];
+    for (int s = 0; s < ST; s++) acc[s] = VF_CVT(VI_ZERO);
+    for (int k = 0; k < nb; k++) {
+        vi W[8];
+        panel_block(type, rowp, (size_t) k * bb, W);
+        vf dw = panel_scales(w0 + (size_t) k * bb, rowoff);
+        for (int s = 0; s < ST; s++) {
+            vi isum = PANEL_DOT(type, VI_SET1(sx[(size_t) s * nb + k]), W, xqs + (size_t) s * cols + 32 * k);
+            vf sc = VF_MUL(dw, VF_SET1(xd[(size_t) s * nb + k]));
+            acc[s] = VF_FMA(VF_CVT(isum), sc, acc[s]);
+        }
+    }
+    for (int s = 0; s < ST; s++) panel_store(out + (size_t) s * out_stride, acc[s], nr);
 }
 
 INLINE void panel_tile_packed(const int type, const int ST, const vi *pk, int cols, const int8_t *xqs,
