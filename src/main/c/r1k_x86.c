@@ -1003,6 +1003,132 @@ INLINE void f16_row(const uint16_t *h, int n, float *f) {
     for (; i < n; i++) f[i] = _cvtsh_ss(h[i]);
 }
 
+#ifdef R1K_VNNI
+/*
+ * The 16 horizontal sums of v[0..15] in r1k.h's order (lanes l + l+8, then l + l+4, l + l+2, the two added), as
+ * one vector: lane p is v[p]'s sum. Each level halves the partials of two inputs into one vector, so 15 adds do
+ * what 16 separate reductions did in 64; every add is one of the defined pairs (float add commutes).
+ */
+INLINE __m512 hsum16_ps(const __m512 *v) {
+    __m512 a[8], b[4], c[2];
+    for (int i = 0; i < 8; i++) /* [x.lo8 + x.hi8 | y.lo8 + y.hi8] */
+        a[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int i = 0; i < 4; i++) /* quad q: input 4i + q's four partials l + l+4 */
+        b[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int i = 0; i < 2; i++) /* per quad: [x l+2 pairs | y l+2 pairs] */
+        c[i] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 d = _mm512_add_ps(_mm512_shuffle_ps(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    /* d's lane 4m + k holds input 4k + m (traced lane by lane); put input p in lane p */
+    const __m512i back = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(back, d);
+}
+
+/* Cache rows (F16) ahead of the one being converted that are prefetched, every 64-byte line of them. */
+#define ATTN_PREFETCH 8
+
+INLINE void prefetch_row(const uint16_t *row, int n) {
+    for (int i = 0; i < n; i += 32) _mm_prefetch((const char *) (row + i), _MM_HINT_T0);
+}
+
+/* Key rows per tile of the scores, and query heads per tile: 4 x 4 accumulators, reduced in one hsum16_ps. */
+#define ATTN_TR 4
+#define ATTN_TH 4
+
+static void VARIANT(attn_dots_f16)(const uint16_t *k, const int32_t *rows, int count, const float *q, int heads,
+                                   int n, float *out, int out_stride) {
+    if (n > ATTN_MAX) {
+        r1k_kernels_scalar()->attn_dots_f16(k, rows, count, q, heads, n, out, out_stride);
+        return;
+    }
+    float kf[ATTN_TR][ATTN_MAX] __attribute__((aligned(64)));
+    const int n16 = n - n % 16;
+    for (int t0 = 0; t0 < count; t0 += ATTN_TR) {
+        const int nt = count - t0 < ATTN_TR ? count - t0 : ATTN_TR;
+        /* decode reads the cache once, row by row (gathers the hardware prefetcher does not see ahead) */
+        for (int r = 0; r < ATTN_TR && t0 + ATTN_PREFETCH + r < count; r++) prefetch_row(k + rows[t0 + ATTN_PREFETCH + r], n);
+        for (int r = 0; r < nt; r++) f16_row(k + rows[t0 + r], n, kf[r]);
+        for (int r = nt; r < ATTN_TR; r++) memcpy(kf[r], kf[0], sizeof(float) * (size_t) n); /* lanes ignored */
+        for (int j0 = 0; j0 < heads; j0 += ATTN_TH) {
+            const int nh = heads - j0 < ATTN_TH ? heads - j0 : ATTN_TH;
+            const float *qh[ATTN_TH];
+            for (int h = 0; h < ATTN_TH; h++) qh[h] = q + (size_t) (j0 + (h < nh ? h : 0)) * n;
+            __m512 acc[16];
+            for (int p = 0; p < 16; p++) acc[p] = _mm512_setzero_ps();
+            for (int i = 0; i < n16; i += 16) {
+                __m512 kv[ATTN_TR], qv[ATTN_TH];
+                for (int r = 0; r < ATTN_TR; r++) kv[r] = _mm512_load_ps(kf[r] + i);
+                for (int h = 0; h < ATTN_TH; h++) qv[h] = _mm512_loadu_ps(qh[h] + i);
+                for (int r = 0; r < ATTN_TR; r++)
+                    for (int h = 0; h < ATTN_TH; h++) acc[r * ATTN_TH + h] = _mm512_fmadd_ps(kv[r], qv[h], acc[r * ATTN_TH + h]);
+            }
+            float sums[16] __attribute__((aligned(64)));
+            _mm512_store_ps(sums, hsum16_ps(acc));
+            for (int r = 0; r < nt; r++) {
+                for (int h = 0; h < nh; h++) {
+                    float sum = sums[r * ATTN_TH + h];
+                    for (int i = n16; i < n; i++) {
+                        float p = kf[r][i] * qh[h][i];
+                        sum += p;
+                    }
+                    out[(size_t) (j0 + h) * out_stride + t0 + r] = sum;
+                }
+            }
+        }
+    }
+}
+
+/* Value rows converted per block, and the output columns one head keeps in registers over the block. */
+#define AXPY_TB 32
+#define AXPY_COLS 128
+
+static void VARIANT(attn_axpys_f16)(const float *a, int a_stride, const float *scale, const uint16_t *v,
+                                    const int32_t *rows, int count, float *out, int heads, int n) {
+    float vf[AXPY_TB][AXPY_COLS] __attribute__((aligned(64)));
+    for (int c0 = 0; c0 < n; c0 += AXPY_COLS) {
+        const int nc = n - c0 < AXPY_COLS ? n - c0 : AXPY_COLS;
+        const int nv = (nc + 15) / 16;
+        const __mmask16 last = (__mmask16) (nc % 16 == 0 ? 0xffff : (1u << (nc % 16)) - 1);
+        for (int t0 = 0; t0 < count; t0 += AXPY_TB) {
+            const int nt = count - t0 < AXPY_TB ? count - t0 : AXPY_TB;
+            for (int t = 0; t < nt; t++) {
+                if (t0 + t + ATTN_PREFETCH < count) prefetch_row(v + rows[t0 + t + ATTN_PREFETCH] + c0, nc);
+                const uint16_t *vr = v + rows[t0 + t] + c0;
+                for (int c = 0; c < nv; c++) {
+                    __mmask16 m = c == nv - 1 ? last : 0xffff;
+                    _mm512_store_ps(vf[t] + 16 * c, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, vr + 16 * c)));
+                }
+            }
+            for (int j = 0; j < heads; j++) {
+                float *o = out + (size_t) j * n + c0;
+                const float *aj = a + (size_t) j * a_stride + t0;
+                if (nv == AXPY_COLS / 16 && last == 0xffff) {
+                    /* the whole chunk in 8 registers across the block; the same fma per element and row */
+                    __m512 acc[AXPY_COLS / 16];
+                    for (int c = 0; c < AXPY_COLS / 16; c++) acc[c] = _mm512_loadu_ps(o + 16 * c);
+                    for (int t = 0; t < nt; t++) {
+                        __m512 w = _mm512_set1_ps(aj[t] * scale[j]);
+                        for (int c = 0; c < AXPY_COLS / 16; c++) acc[c] = _mm512_fmadd_ps(_mm512_load_ps(vf[t] + 16 * c), w, acc[c]);
+                    }
+                    for (int c = 0; c < AXPY_COLS / 16; c++) _mm512_storeu_ps(o + 16 * c, acc[c]);
+                } else {
+                    for (int t = 0; t < nt; t++) {
+                        __m512 w = _mm512_set1_ps(aj[t] * scale[j]);
+                        for (int c = 0; c < nv; c++) {
+                            __mmask16 m = c == nv - 1 ? last : 0xffff;
+                            __m512 oc = _mm512_maskz_loadu_ps(m, o + 16 * c);
+                            _mm512_mask_storeu_ps(o + 16 * c, m, _mm512_fmadd_ps(_mm512_load_ps(vf[t] + 16 * c), w, oc));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+#else
 static void VARIANT(attn_dots_f16)(const uint16_t *k, const int32_t *rows, int count, const float *q, int heads,
                                    int n, float *out, int out_stride) {
     if (n > ATTN_MAX) {
@@ -1062,6 +1188,8 @@ static void VARIANT(attn_axpys_f16)(const float *a, int a_stride, const float *s
         }
     }
 }
+
+#endif
 
 static const r1k_kernels TABLE = {VARIANT(quantize_q8_0), VARIANT(quantize_q8_K), VARIANT(matmul),
                                   VARIANT(attn_dots_f16), VARIANT(attn_axpys_f16)};

@@ -733,7 +733,7 @@ public final class Model {
                     for (int t = 0; t < n; t++) {
                         att[a0 + t] *= attentionScale;
                     }
-                    inv[j] = VectorOps.softmaxExp(att, a0, att, a0, n);
+                    inv[j] = VectorOps.softmaxExpPoly(att, a0, att, a0, n);
                     if (GgmlRounding.ATTENTION_SOFTMAX) { // opt-in: F16 weights, as kqv = mul_mat(v, kq) takes them
                         for (int t = 0; t < n; t++) {
                             att[a0 + t] = GgmlRounding.f16(att[a0 + t] * inv[j]);

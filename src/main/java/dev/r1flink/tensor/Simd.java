@@ -101,8 +101,27 @@ final class Simd {
      * in [-87.3, 88.3] (clamped outside: no overflow to infinity, no subnormals). Cephes expf: x = n ln2 + r with
      * |r| <= ln2/2, a degree-7 polynomial for e^r, times 2^n built in the exponent bits. Only exact lanewise
      * operations, so the bits do not depend on whether C2 or the interpreter runs it (unlike the Vector API's
-     * {@code EXP}). {@code VectorOps.siluMul} repeats these steps inline, in this order.
+     * {@code EXP}). {@code VectorOps.siluMul} and {@code VectorOps.softmaxExpPoly} repeat these steps inline, in
+     * this order.
      */
+    /**
+     * One lane of {@link #exp}: the same IEEE operations in the same order ({@code Math.fma} where the vector
+     * fuses), so it gives the vector's bits for the elements a loop leaves after its last full vector.
+     */
+    static float expScalar(float x) {
+        x = Math.min(Math.max(x, EXP_LO), EXP_HI);
+        float rounded = x * LOG2E + ROUND;
+        float n = rounded - ROUND;
+        float r = Math.fma(n, -LN2_HI, x) + n * -LN2_LO;
+        float p = Math.fma(r, P0, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        p = Math.fma(p, r * r, r) + 1f;
+        return p * Float.intBitsToFloat((Float.floatToRawIntBits(rounded) + 127) << 23);
+    }
+
     static void exp(float[] xs, int xOff, float[] out, int o) {
         FloatVector x = FloatVector.fromArray(F, xs, xOff).max(EXP_LO).min(EXP_HI);
         FloatVector rounded = x.mul(LOG2E).add(ROUND);

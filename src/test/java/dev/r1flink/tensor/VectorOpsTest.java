@@ -126,6 +126,39 @@ class VectorOpsTest {
     }
 
     @Test
+    void attentionSoftmaxIsWithinAFewUlpOfLibmAndItsTailHasTheVectorsBits() {
+        for (int n : SIZES) {
+            if (n == 0) {
+                continue;
+            }
+            float[] x = gaussian(n + 2);
+            for (int i = 0; i < x.length; i++) {
+                x[i] *= 20;
+            }
+            float[] want = new float[n + 1], got = new float[n + 1];
+            float wantInv = VectorOps.softmaxExp(x, 2, want, 1, n);
+            float gotInv = VectorOps.softmaxExpPoly(x, 2, got, 1, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(want[1 + i], got[1 + i], 8 * Math.ulp(want[1 + i]) + 1e-37f, "n=" + n + " i=" + i);
+            }
+            assertEquals(wantInv, gotInv, 1e-6f * wantInv, "n=" + n);
+        }
+        // the same scores, max first: the elements a short call leaves to the scalar tail have the bits the vector
+        // lanes give them in a longer call
+        float[] x = gaussian(70);
+        x[0] = 100;
+        float[] longer = new float[70];
+        VectorOps.softmaxExpPoly(x, 0, longer, 0, 70);
+        for (int n = 1; n < 70; n++) {
+            float[] shorter = new float[n];
+            VectorOps.softmaxExpPoly(x, 0, shorter, 0, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(longer[i]), Float.floatToRawIntBits(shorter[i]), "n=" + n + " i=" + i);
+            }
+        }
+    }
+
+    @Test
     void groupedAttentionLoopsEqualTheirPerPositionCallsBitForBit() {
         Random r = new Random(11);
         for (int n : new int[] {8, 64, 67, 128}) {
