@@ -179,8 +179,8 @@ INLINE int signed_offset(const int type) {
 #define PR 16
 #define PST 8
 #ifndef R1K_PREFETCH
-/* bytes ahead per row stream at batch 1: 2 KB measured Q4_0 [8960][1536] from memory 1.01 -> 0.92 ms against 512
- * (Q8_0 the same), 1 KB and 4 KB in between */
+/* bytes ahead per row stream of the batch-1 Q4_0 GEMV (gemv_q4_0), as the K-quant GEMV's KQ_PREFETCH; the panels
+ * prefetch the next panel's rows instead (docs/benchmarks.md has the figures) */
 #define R1K_PREFETCH 2048
 #endif
 
@@ -210,10 +210,12 @@ INLINE void panel_transpose(const __m256i *in, __m512i W[8]) {
 }
 
 /* W[j], lane r = dword j of row r's block (rows in rowp, the block at byte koff of each) */
-INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m512i W[8]) {
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, size_t ahead, __m512i W[8]) {
     __m256i in[16];
-    /* 16 rows are 16 strided streams, more than the hardware prefetchers follow at batch 1 */
-    for (int r = 0; r < 16; r++) _mm_prefetch((const char *) (rowp[r] + koff + R1K_PREFETCH), _MM_HINT_T0);
+    /* 16 rows are 16 strided streams, more than the hardware prefetchers follow: the same block of the next
+     * panel's rows (ahead bytes on), if there is one */
+    if (ahead != 0)
+        for (int r = 0; r < 16; r++) _mm_prefetch((const char *) (rowp[r] + koff + ahead), _MM_HINT_T0);
     for (int r = 0; r < 16; r++) in[r] = block_bytes(type, rowp[r] + koff);
     panel_transpose(in, W);
 }
@@ -263,8 +265,10 @@ INLINE void panel_transpose(const __m256i *z, __m256i W[8]) {
     }
 }
 
-INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, __m256i W[8]) {
+INLINE void panel_block(const int type, const uint8_t *const *rowp, size_t koff, size_t ahead, __m256i W[8]) {
     __m256i in[8];
+    if (ahead != 0)
+        for (int r = 0; r < 8; r++) _mm_prefetch((const char *) (rowp[r] + koff + ahead), _MM_HINT_T0);
     for (int r = 0; r < 8; r++) in[r] = block_bytes(type, rowp[r] + koff);
     panel_transpose(in, W);
 }
@@ -701,6 +705,12 @@ typedef __m512 vf;
 #define VF_MUL _mm512_mul_ps
 #define VF_FMA _mm512_fmadd_ps
 #define VI_DPWSSD _mm512_dpwssd_epi32
+#define VI_AND _mm512_and_si512
+#define VI_OR _mm512_or_si512
+#define VI_SRLI16 _mm512_srli_epi16
+#define VI_SLLI16 _mm512_slli_epi16
+#define VI_MINU8 _mm512_min_epu8
+#define VI_SET1_8(b) _mm512_set1_epi8((char) (b))
 /* acc + sum over each lane's 4 bytes of w (unsigned) times the 4 bytes of x4 (signed) */
 INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
     return _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(x4));
@@ -720,6 +730,12 @@ typedef __m256 vf;
 #define VF_MUL _mm256_mul_ps
 #define VF_FMA _mm256_fmadd_ps
 #define VI_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
+#define VI_AND _mm256_and_si256
+#define VI_OR _mm256_or_si256
+#define VI_SRLI16 _mm256_srli_epi16
+#define VI_SLLI16 _mm256_slli_epi16
+#define VI_MINU8 _mm256_min_epu8
+#define VI_SET1_8(b) _mm256_set1_epi8((char) (b))
 /* pairs of w (<= 63) times x (|x| <= 127) fit int16 */
 INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32(x4)), _mm256_set1_epi16(1)));
@@ -730,14 +746,62 @@ INLINE vi vdot_u8s8(vi acc, vi w, int32_t x4) {
  * Super-block k of a panel against ST activation rows (xqs, xd, xbs at the tile's first row): the exact dot and
  * correction of every (row, activation row) pair, then one step of both float chains in acc and mac ([ST][PR]).
  */
-/* Sub-block c of super-block koff of the panel's rows, transposed (W[j], lane r = dword j of row r's sub-block). */
-INLINE void kq_panel_sub(const int type, const uint8_t *const *rowp, size_t koff, int c, vi *W) {
+/* 32 bytes at byte off of each panel row, transposed (W[j], lane r = bytes 4j..4j+3 of row r's 32). */
+INLINE void panel_bytes(const uint8_t *const *rowp, size_t off, vi W[8]) {
     __m256i in[PR];
-    for (int r = 0; r < PR; r++) in[r] = kq_sub(type, rowp[r] + koff, c);
+    for (int r = 0; r < PR; r++) in[r] = _mm256_loadu_si256((const __m256i *) (rowp[r] + off));
     panel_transpose(in, W);
 }
 
-/* pk: the super-block's 8 sub-blocks already transposed (8 x 8 vectors), or NULL to transpose them here */
+/*
+ * The 8 sub-blocks of super-block koff of the panel's rows as unsigned quants, transposed: pk[8c + j], lane r =
+ * quants 4j..4j+3 of row r's sub-block c (kq_sub's bytes). The packed bytes are transposed first and unpacked in
+ * the vectors: moving whole dwords between lanes commutes with kq_sub's per-byte masks and 16-bit shifts, and one
+ * transpose of 32 packed bytes serves two (Q4_K/Q5_K) or four (Q6_K, with its 2-bit plane) sub-blocks.
+ */
+INLINE void kq_panel_pack(const int type, const uint8_t *const *rowp, size_t koff, vi *pk) {
+    const vi m4 = VI_SET1_8(0xF);
+    if (type == R1K_Q6_K) {
+        for (int n = 0; n < 2; n++) {
+            vi l0[8], l1[8], h[8];
+            panel_bytes(rowp, koff + 64 * n, l0);
+            panel_bytes(rowp, koff + 64 * n + 32, l1);
+            panel_bytes(rowp, koff + 128 + 32 * n, h);
+            for (int which = 0; which < 4; which++) {
+                const vi *l = (which & 1) ? l1 : l0;
+                vi *W = pk + 8 * (4 * n + which);
+                for (int j = 0; j < 8; j++) {
+                    vi lo = VI_AND(VI_SRLI16(l[j], 4 * (which >> 1)), m4);
+                    vi hi = VI_AND(VI_SLLI16(VI_SRLI16(h[j], 2 * which), 4), VI_SET1_8(0x30));
+                    W[j] = VI_OR(lo, hi);
+                }
+            }
+        }
+        return;
+    }
+    vi qh[8];
+    if (type == R1K_Q5_K) panel_bytes(rowp, koff + 16, qh);
+    const size_t qs = koff + (type == R1K_Q5_K ? 48 : 16);
+    for (int i = 0; i < 4; i++) {
+        vi q[8];
+        panel_bytes(rowp, qs + 32 * (size_t) i, q);
+        for (int half = 0; half < 2; half++) {
+            const int c = 2 * i + half;
+            vi *W = pk + 8 * c;
+            for (int j = 0; j < 8; j++) {
+                vi v = VI_AND(VI_SRLI16(q[j], 4 * half), m4);
+                if (type == R1K_Q5_K) {
+                    /* bit c of each qh byte -> bit 4 */
+                    vi bit = VI_MINU8(VI_AND(qh[j], VI_SET1_8(1 << c)), VI_SET1_8(1));
+                    v = VI_OR(v, VI_SLLI16(bit, 4));
+                }
+                W[j] = v;
+            }
+        }
+    }
+}
+
+/* pk: the super-block's 8 sub-blocks transposed (kq_panel_pack, 8 x 8 vectors) */
 INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, size_t koff, const kq_panel_hdr *h,
                     int cols, int k, const int8_t *xqs, const float *xd, const int16_t *xbs, float *acc, float *mac,
                     const vi *pk) {
@@ -745,14 +809,7 @@ INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, si
     vi isum[PST];
     for (int s = 0; s < ST; s++) isum[s] = VI_ZERO;
     for (int c = 0; c < 8; c++) {
-        vi Wt[8];
-        const vi *W = pk;
-        if (pk != NULL) {
-            W = pk + 8 * c;
-        } else {
-            kq_panel_sub(type, rowp, koff, c, Wt);
-            W = Wt;
-        }
+        const vi *W = pk + 8 * c;
         for (int s = 0; s < ST; s++) {
             const int8_t *x = xqs + (size_t) s * cols + 256 * k + 32 * c;
             if (type == R1K_Q6_K) {
@@ -786,6 +843,10 @@ INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, si
         VF_STORE(mac + (size_t) s * PR, VF_FMA(VF_CVT(corr), VF_MUL(dm, dx), VF_LOAD(mac + (size_t) s * PR)));
     }
 }
+
+#ifndef KQ_PREFETCH
+#define KQ_PREFETCH 2048 /* bytes ahead per row stream (the AVX-512 GEMV's figure) */
+#endif
 
 /* Activation rows per chunk of a K-quant product: their running sums stay on the stack ([2][KQ_CHUNK][PR]). */
 #define KQ_CHUNK 64
@@ -821,12 +882,14 @@ INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, in
             for (int k = 0; k < nb; k++) {
                 size_t koff = (size_t) k * bb;
                 kq_panel_header(type, rowp, koff, &h);
-                /* more than one tile: transpose the super-block once for all of them */
-                const vi *pkp = NULL;
-                if (b1 - b0 > PST) {
-                    for (int c = 0; c < 8; c++) kq_panel_sub(type, rowp, koff, c, pk + 8 * c);
-                    pkp = pk;
-                }
+                /* the super-block transposed once for every tile of the chunk; the same super-block of the next
+                 * panel's rows prefetched (a row is shorter than the GEMV's prefetch distance) */
+                if (r0 + 2 * PR <= row_to)
+                    for (int r = 0; r < PR; r++)
+                        for (size_t o = 0; o < bb; o += 64)
+                            _mm_prefetch((const char *) rowp[r] + (size_t) PR * row_bytes + koff + o, _MM_HINT_T0);
+                kq_panel_pack(type, rowp, koff, pk);
+                const vi *pkp = pk;
                 int s = b0;
 #define KQ(ST) kq_tile(type, ST, rowp, koff, &h, cols, k, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
                        xbs + (size_t) s * (cols / 16), acc + (size_t) (s - b0) * PR, mac + (size_t) (s - b0) * PR, pkp)
@@ -871,17 +934,17 @@ INLINE void panel_store(float *out, __m256 acc, int nr) {
 #define PACKED 9
 
 /* Every block of a panel transposed once into pk (nb * PACKED vectors), for batches of more than one tile. */
-INLINE void panel_pack(const int type, const uint8_t *const *rowp, panel_off rowoff, const uint8_t *w0, int nb,
+INLINE void panel_pack(const int type, const uint8_t *const *rowp, panel_off rowoff, const uint8_t *w0, int nb, size_t ahead,
                        vi *pk) {
     const size_t bb = type == R1K_Q8_0 ? 34 : 18;
     for (int k = 0; k < nb; k++) {
-        panel_block(type, rowp, (size_t) k * bb, pk + (size_t) PACKED * k);
+        panel_block(type, rowp, (size_t) k * bb, ahead, pk + (size_t) PACKED * k);
         VF_STORE((float *) (pk + (size_t) PACKED * k + 8), panel_scales(w0 + (size_t) k * bb, rowoff));
     }
 }
 
 /* One tile of ST activation rows against a panel, each block transposed here (batches of one tile). */
-INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, panel_off rowoff, const uint8_t *w0,
+INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp, panel_off rowoff, const uint8_t *w0, size_t ahead,
                        int cols, const int8_t *xqs, const float *xd, const int32_t *sx, float *out, int out_stride,
                        int nr) {
     const size_t bb = type == R1K_Q8_0 ? 34 : 18;
@@ -890,7 +953,7 @@ INLINE void panel_tile(const int type, const int ST, const uint8_t *const *rowp,
     for (int s = 0; s < ST; s++) acc[s] = VF_CVT(VI_ZERO);
     for (int k = 0; k < nb; k++) {
         vi W[8];
-        panel_block(type, rowp, (size_t) k * bb, W);
+        panel_block(type, rowp, (size_t) k * bb, ahead, W);
         vf dw = panel_scales(w0 + (size_t) k * bb, rowoff);
         for (int s = 0; s < ST; s++) {
             vi isum = PANEL_DOT(type, VI_SET1(sx[(size_t) s * nb + k]), W, xqs + (size_t) s * cols + 32 * k);
@@ -949,9 +1012,10 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
             const uint8_t *rowp[PR];
             const uint8_t *w0 = w + (size_t) r0 * row_bytes;
             panel_off rowoff = panel_rows(w, row_bytes, r0, nr, rowp);
+            const size_t ahead = r0 + 2 * PR <= row_to ? (size_t) PR * row_bytes : 0;
             int s = b0;
             if (pk != NULL) {
-                panel_pack(type, rowp, rowoff, w0, nb, pk);
+                panel_pack(type, rowp, rowoff, w0, nb, ahead, pk);
 #define PANEL(ST) panel_tile_packed(type, ST, pk, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
                                     sx + (size_t) (s - b0) * nb, out + (size_t) s * out_stride + r0, out_stride, nr)
                 for (; s + PST <= b1; s += PST) PANEL(PST);
@@ -963,7 +1027,7 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
 #undef PANEL
                 continue;
             }
-#define PANEL(ST) panel_tile(type, ST, rowp, rowoff, w0, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+#define PANEL(ST) panel_tile(type, ST, rowp, rowoff, w0, ahead, cols, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
                              sx + (size_t) (s - b0) * nb, out + (size_t) s * out_stride + r0, out_stride, nr)
             for (; s + PST <= b1; s += PST) PANEL(PST);
 #if PST > 4
@@ -977,11 +1041,95 @@ INLINE void matmul_signed(const int type, const uint8_t *w, size_t row_bytes, in
     free(pk);
 }
 
+#ifdef R1K_VNNI
+/*
+ * Batch-1 Q4_0 (AVX-512): 4 rows a quarter of the range apart (4 memory streams, as gemv_kquant512) instead of a
+ * 16-row panel (16 streams). Two blocks of a row per zmm (low nibbles, high nibbles, in element order) against 64
+ * activation bytes; the 4 rows' 16-lane block sums reduced in one integer tree to the exact dots of both blocks,
+ * plus -8 times the activation block sum; the float chains advance as xmm lanes, one FMA per block in order: the
+ * arithmetic of r1k.h, bit for bit.
+ */
+INLINE void gemv_q4_0_rows4(const uint8_t *const rows[4], int nb, const int8_t *xqs, const float *xd,
+                            const int32_t *sx, float *out, int rs, int nr) {
+    __m128 acc = _mm_setzero_ps();
+    const __m512i pick = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11); /* [lo k | hi k | lo k+1 | hi k+1] */
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    for (int k = 0; k < nb; k += 2) {
+        const int two = k + 1 < nb;
+        const __m512i xv = two ? _mm512_loadu_si512((const void *) (xqs + 32 * k))
+                               : _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *) (xqs + 32 * k)));
+        __m512i v[4];
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *b = rows[r] + (size_t) 18 * k;
+            _mm_prefetch((const char *) (b + R1K_PREFETCH), _MM_HINT_T0);
+            __m128i n0 = _mm_loadu_si128((const __m128i *) (b + 2));
+            __m128i n1 = two ? _mm_loadu_si128((const __m128i *) (b + 20)) : _mm_setzero_si128();
+            __m256i n = _mm256_set_m128i(n1, n0);
+            __m256i lo = _mm256_and_si256(n, m4), hi = _mm256_and_si256(_mm256_srli_epi16(n, 4), m4);
+            __m512i wv = _mm512_permutex2var_epi64(_mm512_castsi256_si512(lo), pick, _mm512_castsi256_si512(hi));
+            v[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv);
+        }
+        /* per 128-bit lane L: rows 0-3's sums over its 4 dwords; blocks: k = L0 + L1, k + 1 = L2 + L3 */
+        __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+        __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+        __m512i c = _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+        __m512i e = _mm512_add_epi32(c, _mm512_shuffle_i32x4(c, c, _MM_SHUFFLE(2, 3, 0, 1)));
+        for (int h = 0; h <= two; h++) {
+            const int kk = k + h;
+            __m128i dot = _mm_add_epi32(h ? _mm512_extracti32x4_epi32(e, 2) : _mm512_castsi512_si128(e),
+                                        _mm_set1_epi32(sx[kk]));
+            __m128i dh = _mm_setr_epi16((short) r1k_load_u16(rows[0] + 18 * (size_t) kk),
+                                        (short) r1k_load_u16(rows[1] + 18 * (size_t) kk),
+                                        (short) r1k_load_u16(rows[2] + 18 * (size_t) kk),
+                                        (short) r1k_load_u16(rows[3] + 18 * (size_t) kk), 0, 0, 0, 0);
+            __m128 sc = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(xd[kk]));
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(dot), sc, acc);
+        }
+    }
+    float o[4];
+    _mm_storeu_ps(o, acc);
+    for (int r = 0; r < nr; r++) out[(size_t) r * rs] = o[r];
+}
+
+INLINE void gemv_q4_0(const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to, const uint8_t *xq,
+                      float *out) {
+    const int8_t *xqs = (const int8_t *) xq;
+    const float *xd = r1k_q8_0_d(xq, 1, cols);
+    const int nb = cols / 32;
+    int32_t sx[SX_MAX];
+    for (int k = 0; k < nb; k++) {
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += xqs[32 * k + j];
+        sx[k] = -8 * sum;
+    }
+    int q = (row_to - row_from) / 4;
+    for (int g = 0; g < q; g++) {
+        int r = row_from + g;
+        const uint8_t *rows[4];
+        for (int i = 0; i < 4; i++) rows[i] = w + (size_t) (r + i * q) * row_bytes;
+        gemv_q4_0_rows4(rows, nb, xqs, xd, sx, out + r, q, 4);
+    }
+    for (int r = row_from + 4 * q; r < row_to; r++) {
+        const uint8_t *one = w + (size_t) r * row_bytes;
+        const uint8_t *rows[4] = {one, one, one, one};
+        gemv_q4_0_rows4(rows, nb, xqs, xd, sx, out + r, 1, 1);
+    }
+}
+#endif
+
 static void VARIANT(matmul)(int type, const uint8_t *w, size_t row_bytes, int cols, int row_from, int row_to,
                             const uint8_t *xq, int batch, float *out, int out_stride) {
     switch (type) {
         case R1K_Q8_0: matmul_signed(R1K_Q8_0, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
-        case R1K_Q4_0: matmul_signed(R1K_Q4_0, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
+        case R1K_Q4_0:
+#ifdef R1K_VNNI
+            if (batch == 1 && cols / 32 <= SX_MAX) {
+                gemv_q4_0(w, row_bytes, cols, row_from, row_to, xq, out);
+                break;
+            }
+#endif
+            matmul_signed(R1K_Q4_0, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride);
+            break;
         case R1K_Q4_K: matmul_kquant(R1K_Q4_K, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
         case R1K_Q5_K: matmul_kquant(R1K_Q5_K, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;
         case R1K_Q6_K: matmul_kquant(R1K_Q6_K, w, row_bytes, cols, row_from, row_to, xq, batch, out, out_stride); break;

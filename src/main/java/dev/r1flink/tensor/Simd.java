@@ -101,8 +101,8 @@ final class Simd {
      * in [-87.3, 88.3] (clamped outside: no overflow to infinity, no subnormals). Cephes expf: x = n ln2 + r with
      * |r| <= ln2/2, a degree-7 polynomial for e^r, times 2^n built in the exponent bits. Only exact lanewise
      * operations, so the bits do not depend on whether C2 or the interpreter runs it (unlike the Vector API's
-     * {@code EXP}). {@code VectorOps.siluMul} and {@code VectorOps.softmaxExpPoly} repeat these steps inline, in
-     * this order.
+     * {@code EXP}). {@code VectorOps.siluMul} repeats these steps inline, in this order
+     * ({@link #expScalar} one lane of them).
      */
     /**
      * One lane of {@link #exp}: the same IEEE operations in the same order ({@code Math.fma} where the vector
