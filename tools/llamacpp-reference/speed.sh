@@ -5,10 +5,11 @@
 #   tools/llamacpp-reference/speed.sh LLAMA_BIN_DIR MODEL.gguf [MODEL.gguf ...]
 #
 # Per model: llama-bench -p 512 -n 64 -t 2 (prefill 512, decode 64), llama-batched-bench -npp 128 -ntg 64
-# -npl 1,4,16,32 -t 2 (aggregate decode), then ours: generate with a 512-id prompt (prefill in one 512-row step)
-# and 64 generated tokens, and bench --concurrency 1,4,16,32 --npp 128 --ntg 64, both --threads 2, on the backend
-# of $BACKEND (default auto). R1_SHAPED=1 adds the R1-shaped run (16 sequences, prompt 256, 1,024 generated) on
-# both sides.
+# -npl 1,4,16,32 -t 2 (aggregate decode), then ours: bench --concurrency 1 --npp 512 --ntg 64 (a warm-up request,
+# then prefill 512 and decode 64: what llama-bench measures after its own warm-up), generate with a 512-id prompt
+# (the JVM's first forward pass, JIT included: the cold figure) and bench --concurrency 1,4,16,32 --npp 128 --ntg
+# 64, all --threads 2, on the backend of $BACKEND (default auto). R1_SHAPED=1 adds the R1-shaped run (16
+# sequences, prompt 256, 1,024 generated) on both sides.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -20,6 +21,8 @@ for model in "$@"; do
   "$bin/llama-bench" -m "$model" -p 512 -n 64 -t 2 2>/dev/null
   "$bin/llama-batched-bench" -m "$model" -c 8192 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 1,4,16,32 -t 2 2>/dev/null \
     | grep -E '^\|'
+  "$root/r1-flink" bench --model "$model" --concurrency 1 --npp 512 --ntg 64 --threads 2 --backend "$backend" \
+    2>&1 | grep -v '^bench: concurrency'
   "$root/r1-flink" generate --model "$model" --prompt-ids "$ids" --max-tokens 65 --threads 2 --prefill-chunk 512 \
     --backend "$backend" 2>&1 >/dev/null | grep -E 'backend|prefill'
   "$root/r1-flink" bench --model "$model" --concurrency 1,4,16,32 --npp 128 --ntg 64 --threads 2 \
