@@ -802,9 +802,8 @@ INLINE void kq_panel_pack(const int type, const uint8_t *const *rowp, size_t kof
 }
 
 /* pk: the super-block's 8 sub-blocks transposed (kq_panel_pack, 8 x 8 vectors) */
-INLINE void kq_tile(const int type, const int ST, const uint8_t *const *rowp, size_t koff, const kq_panel_hdr *h,
-                    int cols, int k, const int8_t *xqs, const float *xd, const int16_t *xbs, float *acc, float *mac,
-                    const vi *pk) {
+INLINE void kq_tile(const int type, const int ST, const kq_panel_hdr *h, int cols, int k, const int8_t *xqs,
+                    const float *xd, const int16_t *xbs, float *acc, float *mac, const vi *pk) {
     const int nb = cols / 256;
     vi isum[PST];
     for (int s = 0; s < ST; s++) isum[s] = VI_ZERO;
@@ -889,10 +888,9 @@ INLINE void matmul_kquant(const int type, const uint8_t *w, size_t row_bytes, in
                         for (size_t o = 0; o < bb; o += 64)
                             _mm_prefetch((const char *) rowp[r] + (size_t) PR * row_bytes + koff + o, _MM_HINT_T0);
                 kq_panel_pack(type, rowp, koff, pk);
-                const vi *pkp = pk;
                 int s = b0;
-#define KQ(ST) kq_tile(type, ST, rowp, koff, &h, cols, k, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
-                       xbs + (size_t) s * (cols / 16), acc + (size_t) (s - b0) * PR, mac + (size_t) (s - b0) * PR, pkp)
+#define KQ(ST) kq_tile(type, ST, &h, cols, k, xqs + (size_t) s * cols, xd + (size_t) s * nb, \
+                       xbs + (size_t) s * (cols / 16), acc + (size_t) (s - b0) * PR, mac + (size_t) (s - b0) * PR, pk)
                 for (; s + PST <= b1; s += PST) KQ(PST);
 #if PST > 4
                 if (s + 4 <= b1) { KQ(4); s += 4; }

@@ -104,9 +104,22 @@ final class Simd {
      * {@code EXP}). {@code VectorOps.siluMul} repeats these steps inline, in this order
      * ({@link #expScalar} one lane of them).
      */
+    static void exp(float[] xs, int xOff, float[] out, int o) {
+        FloatVector x = FloatVector.fromArray(F, xs, xOff).max(EXP_LO).min(EXP_HI);
+        FloatVector rounded = x.mul(LOG2E).add(ROUND);
+        FloatVector n = rounded.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
+        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3))
+                .fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5)).fma(r.mul(r), r).add(1f);
+        // 2^n: n sits in the low mantissa bits of rounded (bits 0x4B400000 + n); the shift drops the 0x4B4 part.
+        // (JDK 17's C2 does not intrinsify the F2I conversion: it would box.)
+        IntVector e = rounded.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
+        p.mul(e.reinterpretAsFloats()).intoArray(out, o);
+    }
+
     /**
      * One lane of {@link #exp}: the same IEEE operations in the same order ({@code Math.fma} where the vector
-     * fuses), so it gives the vector's bits for the elements a loop leaves after its last full vector.
+     * fuses), so the same bits; scalar floats, so nothing to box whatever C2 decides.
      */
     static float expScalar(float x) {
         x = Math.min(Math.max(x, EXP_LO), EXP_HI);
@@ -120,18 +133,5 @@ final class Simd {
         p = Math.fma(p, r, P5);
         p = Math.fma(p, r * r, r) + 1f;
         return p * Float.intBitsToFloat((Float.floatToRawIntBits(rounded) + 127) << 23);
-    }
-
-    static void exp(float[] xs, int xOff, float[] out, int o) {
-        FloatVector x = FloatVector.fromArray(F, xs, xOff).max(EXP_LO).min(EXP_HI);
-        FloatVector rounded = x.mul(LOG2E).add(ROUND);
-        FloatVector n = rounded.sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
-        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3))
-                .fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5)).fma(r.mul(r), r).add(1f);
-        // 2^n: n sits in the low mantissa bits of rounded (bits 0x4B400000 + n); the shift drops the 0x4B4 part.
-        // (JDK 17's C2 does not intrinsify the F2I conversion: it would box.)
-        IntVector e = rounded.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
-        p.mul(e.reinterpretAsFloats()).intoArray(out, o);
     }
 }

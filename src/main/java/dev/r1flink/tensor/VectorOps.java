@@ -289,20 +289,11 @@ public final class VectorOps {
      * The exponentials of a softmax: {@code out[i] = exp(x[i] - max(x))} (float max, each exponential rounded to
      * float), summed in double in index order as ggml does; returns the normalizer {@code (float) (1 / sum)} for
      * the caller to apply (attention folds it into the weighted sum of values, sampling into the probabilities).
-     * {@code out} may alias {@code x}. The one softmax of the runtime.
+     * {@code out} may alias {@code x}. The runtime's softmax (routing, sampling); attention takes the same steps
+     * with the polynomial e^x, {@link #softmaxExpPoly}.
      */
     public static float softmaxExp(float[] x, int xOff, float[] out, int outOff, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, x[xOff + i]);
-        }
-        double sum = 0.0;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[xOff + i] - max);
-            out[outOff + i] = e;
-            sum += e;
-        }
-        return (float) (1.0 / sum);
+        return softmax(x, xOff, out, outOff, n, false);
     }
 
     /**
@@ -314,13 +305,19 @@ public final class VectorOps {
      * 114 KB per token), and scalar floats cannot box.
      */
     public static float softmaxExpPoly(float[] x, int xOff, float[] out, int outOff, int n) {
+        return softmax(x, xOff, out, outOff, n, true);
+    }
+
+    /** The one body of both: max, then e^(x - max) by libm or the polynomial, summed in double in index order. */
+    private static float softmax(float[] x, int xOff, float[] out, int outOff, int n, boolean poly) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             max = Math.max(max, x[xOff + i]);
         }
         double sum = 0.0;
         for (int i = 0; i < n; i++) {
-            float e = Simd.expScalar(x[xOff + i] - max);
+            float v = x[xOff + i] - max;
+            float e = poly ? Simd.expScalar(v) : (float) Math.exp(v);
             out[outOff + i] = e;
             sum += e;
         }
